@@ -1,0 +1,5 @@
+import sys
+
+from nasvl.cli import main
+
+sys.exit(main())
