@@ -1,0 +1,292 @@
+"""YAML → `SearchSpace`. The one place a space file is read and validated.
+
+Every rule violation is a ConfigError naming file:line, the YAML path and the
+rule. See README "Search-space YAML" for the reference; search_spaces/ holds
+worked examples.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from nasvl.config import Node, YamlDoc, load_yaml, load_yaml_text, parse_dataclass
+from nasvl.errors import known
+from nasvl.ops import op_names, op_rejects
+from nasvl.space.schema import (
+    ChoiceBlock,
+    Constraints,
+    MixerSpec,
+    SearchSpace,
+    StageSpec,
+    StemSpec,
+    TrackerSpec,
+)
+from nasvl.tracking.plugin import TRACKERS
+
+_TOP_KEYS = {"name", "description", "branches", "share_weights", "backbone", "mixer", "ties", "tracker",
+             "constraints"}
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def load_space(path: str | Path) -> SearchSpace:
+    """Parse and validate a search-space YAML file."""
+    return _parse(load_yaml(path))
+
+
+def parse_space_text(text: str, file: str = "<string>") -> SearchSpace:
+    return _parse(load_yaml_text(text, file))
+
+
+def parse_space_dict(data: dict[str, Any], file: str = "<dict>") -> SearchSpace:
+    """Rebuild a space from its raw mapping (used by exports, which embed the space)."""
+    return _parse(YamlDoc(data, file))
+
+
+def _ident(node: Node, what: str) -> str:
+    name = node.as_str()
+    if not _IDENT.match(name):
+        raise node.error(f"{what} name {name!r} must be an identifier (letters, digits, underscore)")
+    return name
+
+
+def _op_list(node: Node) -> tuple[Node, tuple[str, ...]]:
+    """Parse `{ops: [...]}` or `{fixed: op}`; returns the node to blame and the option tuple."""
+    node.check_keys({"ops", "fixed"})
+    mapping = node.mapping()
+    if "ops" in mapping and "fixed" in mapping:
+        raise node.error("give either 'ops' or 'fixed', not both")
+    if "fixed" in mapping:
+        return node.child("fixed"), (_known_op(node.child("fixed")),)
+    return _ops(node.child("ops"))
+
+
+def _known_op(node: Node) -> str:
+    name = node.as_str()
+    names = op_names()
+    if name not in names:
+        raise node.error(f"unknown op {name!r} {known(names)}")
+    return name
+
+
+def _ops(node: Node) -> tuple[Node, tuple[str, ...]]:
+    items = node.seq()
+    if not items:
+        raise node.error("an op list must not be empty")
+    ops = tuple(_known_op(item) for item in items)
+    if len(set(ops)) != len(ops):
+        raise node.error(f"duplicate op in {list(ops)}")
+    return node, ops
+
+
+def _parse_stem(node: Node) -> StemSpec:
+    stem = parse_dataclass(StemSpec, node)
+    if stem.channels < 1 or stem.kernel < 1 or stem.stride not in (1, 2):
+        raise node.error("stem needs channels >= 1, kernel >= 1 and stride 1 or 2")
+    return stem
+
+
+def _parse_stages(node: Node, stem: StemSpec) -> tuple[list[StageSpec], dict[str, Node]]:
+    stages: list[StageSpec] = []
+    stage_nodes: dict[str, Node] = {}
+    in_ch, total_stride = stem.channels, stem.stride
+    if not node.mapping():
+        raise node.error("at least one stage is required")
+    for name, st in node.items():
+        name = _ident(Node(node.doc, (*node.path, name), name), "stage")
+        st.check_keys({"channels", "depth", "stride", "projection", "ops", "layers"}, {"channels", "depth", "stride"})
+        channels = st.child("channels").as_int(min_value=2)
+        depth = st.child("depth").as_int(min_value=1)
+        stride = st.child("stride").as_int()
+        if stride not in (1, 2):
+            raise st.child("stride").error(f"stride must be 1 or 2, got {stride}")
+        projection = st.get("projection", False).as_bool() if "projection" in st.mapping() else False
+        if channels % 2:
+            raise st.child("channels").error(f"channels must be even (channel split), got {channels}")
+        if stride == 1 and channels != in_ch and not projection:
+            raise st.error(f"the first layer changes width {in_ch}→{channels} at stride 1; "
+                           "set projection: true")
+        if projection and channels <= in_ch:
+            raise st.child("projection").error(
+                f"a projection layer must widen the feature ({in_ch}→{channels} does not)")
+        total_stride *= stride
+        stages.append(StageSpec(name, channels, depth, stride, projection, total_stride))
+        stage_nodes[name] = st
+        in_ch = channels
+    return stages, stage_nodes
+
+
+def _layer_overrides(node: Node, depth: int) -> dict[int, Node]:
+    out = {}
+    for idx, child in node.items():
+        if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < depth:
+            raise child.error(f"layer index {idx!r} must be an integer in 0..{depth - 1}")
+        out[idx] = child
+    return out
+
+
+def _resolve_ties(root: Node, slots: dict[str, ChoiceBlock], blame: dict[str, Node]) -> dict[str, str]:
+    """Expand `ties:` patterns into follower → root-leader, rejecting cycles and mismatches."""
+    ties_node = root.get("ties", None)
+    direct: dict[str, tuple[str, Node]] = {}
+    choice_paths = [p for p, s in slots.items() if not s.fixed]
+    for pattern, target in ties_node.items():
+        tnode = Node(root.doc, (*ties_node.path, pattern), target)
+        target = tnode.as_str()
+        if not isinstance(pattern, str) or pattern.count("*") != target.count("*"):
+            raise tnode.error("a tie maps a block (pattern) to a block (pattern) with the same number of '*'")
+        regex = re.compile("^" + re.escape(pattern).replace(r"\*", "(.+)") + "$")
+        matched = False
+        for path in choice_paths:
+            m = regex.match(path)
+            if not m:
+                continue
+            matched = True
+            leader = target
+            for group in m.groups():
+                leader = leader.replace("*", group, 1)
+            if leader not in slots:
+                raise tnode.error(f"tie target {leader!r} (for {path}) is not a block of this space")
+            if slots[leader].fixed:
+                raise tnode.error(f"tie target {leader!r} is a fixed layer, not a choice block")
+            if slots[leader].options != slots[path].options:
+                raise tnode.error(f"{path} and {leader} are tied but have different options "
+                                  f"{list(slots[path].options)} vs {list(slots[leader].options)}")
+            if leader == path:
+                raise tnode.error(f"{path} is tied to itself")
+            direct[path] = (leader, tnode)
+        if not matched:
+            raise Node(root.doc, (*ties_node.path, pattern), None).error(
+                f"tie pattern {pattern!r} matches no choice block")
+    resolved: dict[str, str] = {}
+    for path, (leader, tnode) in direct.items():
+        chain = [path]
+        while leader in direct:
+            if leader in chain:
+                raise tnode.error("tie cycle: " + " -> ".join([*chain, leader]))
+            chain.append(leader)
+            leader = direct[leader][0]
+        resolved[path] = leader
+    return resolved
+
+
+def _parse(doc: YamlDoc) -> SearchSpace:
+    root = doc.root
+    root.check_keys(_TOP_KEYS, {"name", "branches", "backbone"})
+    name = root.child("name").as_str()
+    backbone = root.child("backbone")
+    backbone.check_keys({"stem", "ops", "stages"}, {"stem", "stages"})
+    stem = _parse_stem(backbone.child("stem"))
+    stages, stage_nodes = _parse_stages(backbone.child("stages"), stem)
+    stage_names = [s.name for s in stages]
+    default_ops = _ops(backbone.child("ops")) if "ops" in backbone.mapping() else None
+
+    mixer_node = root.get("mixer", None)
+    mixer: MixerSpec | None = None
+    if mixer_node.value is not None:
+        mixer_node.check_keys({"stages", "language_dim", "pre", "post"}, {"language_dim", "pre", "post"})
+        mstages = ([s.as_str() for s in mixer_node.child("stages").seq()]
+                   if "stages" in mixer_node.mapping() else stage_names)
+        for i, st in enumerate(mstages):
+            if st not in stage_names:
+                raise mixer_node.child("stages").child(i).error(f"unknown stage {st!r} {known(stage_names)}")
+        mixer = MixerSpec(tuple(mstages), mixer_node.child("language_dim").as_int(min_value=1))
+
+    branches_node = root.child("branches")
+    if not branches_node.mapping():
+        raise branches_node.error("at least one branch is required")
+    branches: list[str] = []
+    inputs: list[tuple[str, int]] = []
+    slots: dict[str, ChoiceBlock] = {}
+    blame: dict[str, Node] = {}
+    for bname, bnode in branches_node.items():
+        bname = _ident(Node(doc, (*branches_node.path, bname), bname), "branch")
+        bnode.check_keys({"input", "backbone", "mixer"}, {"input"})
+        size = bnode.child("input").as_int(min_value=1)
+        if size < stages[-1].out_stride:
+            raise bnode.child("input").error(f"input {size} is smaller than the total stride {stages[-1].out_stride}")
+        branches.append(bname)
+        inputs.append((bname, size))
+        b_over = bnode.get("backbone", None)
+        for key, _ in b_over.items():
+            if key not in stage_nodes:
+                raise b_over.child(key).error(f"unknown stage {key!r} {known(stage_names)}")
+        in_ch = stem.channels
+        for st in stages:
+            snode = stage_nodes[st.name]
+            stage_ops = _ops(snode.child("ops")) if "ops" in snode.mapping() else default_ops
+            layer_over = _layer_overrides(snode.get("layers", None), st.depth)
+            bst = b_over.get(st.name, None)
+            bst.check_keys({"ops", "layers"})
+            if "ops" in bst.mapping():
+                stage_ops = _ops(bst.child("ops"))
+            b_layer_over = _layer_overrides(bst.get("layers", None), st.depth)
+            for i in range(st.depth):
+                over = b_layer_over.get(i) or layer_over.get(i)
+                blame_node, ops = _op_list(over) if over is not None else (stage_ops or (snode, None))
+                if ops is None:
+                    raise snode.error("no candidate ops: set backbone.ops, the stage's ops, or per-layer ops")
+                path = f"{bname}.{st.name}.{i}"
+                slot = ChoiceBlock(path, bname, st.name, "layer", i, ops, in_ch if i == 0 else st.channels,
+                                   st.channels, st.stride if i == 0 else 1, st.projection and i == 0)
+                _check_ops(blame_node, slot)
+                slots[path], blame[path] = slot, blame_node
+            in_ch = st.channels
+        if mixer is not None:
+            m_over = bnode.get("mixer", None)
+            for key, _ in m_over.items():
+                if key not in mixer.stages:
+                    raise m_over.child(key).error(f"no mixer at stage {key!r} {known(mixer.stages)}")
+            for st_name in mixer.stages:
+                ch = next(s.channels for s in stages if s.name == st_name)
+                mst = m_over.get(st_name, None)
+                mst.check_keys({"pre", "post"})
+                for kind in ("pre", "post"):
+                    src = mst.child(kind) if kind in mst.mapping() else mixer_node.child(kind)
+                    blame_node, ops = _op_list(src)
+                    path = f"{bname}.{st_name}.{kind}"
+                    slot = ChoiceBlock(path, bname, st_name, kind, None, ops, ch, ch)
+                    _check_ops(blame_node, slot)
+                    slots[path], blame[path] = slot, blame_node
+        elif "mixer" in bnode.mapping():
+            raise bnode.child("mixer").error("this branch overrides mixer blocks but the space has no mixer section")
+
+    leaders = _resolve_ties(root, slots, blame)
+    final = tuple(dataclasses.replace(s, leader=leaders.get(p)) for p, s in slots.items())
+    share = root.get("share_weights", True).as_bool()
+    tracker = _parse_tracker(root.get("tracker", None))
+    constraints = parse_dataclass(Constraints, root.get("constraints", {}))
+    raw = {k: v for k, v in doc.data.items() if k != "description"}
+    space_hash = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    space = SearchSpace(name, doc.file, tuple(branches), tuple(inputs), share, stem, tuple(stages), final,
+                        mixer, tracker, constraints, space_hash, doc.data)
+    if tracker is not None:
+        plugin_cls = TRACKERS.get(tracker.name)
+        reason = plugin_cls(tracker.options, space).check_space(space)
+        if reason:
+            raise root.child("tracker").error(f"tracker {tracker.name!r} cannot wrap this space: {reason}")
+    return space
+
+
+def _check_ops(blame: Node, slot: ChoiceBlock) -> None:
+    for op in slot.options:
+        reason = op_rejects(op, slot.op_spec())
+        if reason:
+            raise blame.error(f"op {op!r} cannot be used at {slot.path}: {reason}")
+
+
+def _parse_tracker(node: Node) -> TrackerSpec | None:
+    if node.value is None:
+        return None
+    node.check_keys({"name", "options"}, {"name"})
+    name_node = node.child("name")
+    name = name_node.as_str()
+    if name not in TRACKERS:
+        raise name_node.error(f"unknown tracker {name!r} {known(TRACKERS.names())}")
+    plugin = TRACKERS.get(name)
+    options = parse_dataclass(plugin.Options, node.get("options", {}))
+    return TrackerSpec(name, options)
