@@ -134,8 +134,7 @@ def _resolve_ties(root: Node, slots: dict[str, ChoiceBlock], blame: dict[str, No
     ties_node = root.get("ties", None)
     direct: dict[str, tuple[str, Node]] = {}
     choice_paths = [p for p, s in slots.items() if not s.fixed]
-    for pattern, target in ties_node.items():
-        tnode = Node(root.doc, (*ties_node.path, pattern), target)
+    for pattern, tnode in ties_node.items():
         target = tnode.as_str()
         if not isinstance(pattern, str) or pattern.count("*") != target.count("*"):
             raise tnode.error("a tie maps a block (pattern) to a block (pattern) with the same number of '*'")

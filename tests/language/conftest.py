@@ -24,8 +24,14 @@ class ForwardCounter:
         self.texts = 0
 
 
+@pytest.fixture
+def count_forward() -> object:
+    """`with count_forward(encoder) as count:` counts real BERT calls (count.calls) and texts (count.texts)."""
+    return _count_forward
+
+
 @contextmanager
-def count_forward(encoder: LanguageEncoder) -> Iterator[ForwardCounter]:
+def _count_forward(encoder: LanguageEncoder) -> Iterator[ForwardCounter]:
     model = encoder.model
     original = model.forward
     counter = ForwardCounter()

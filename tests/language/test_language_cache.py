@@ -7,13 +7,13 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
 from nasvl.language import CacheCorruptWarning, EmbeddingCache, LanguageEncoder
-from tests.language.conftest import count_forward
 
 TEXTS = [
     "a black dog running on grass",
@@ -27,7 +27,9 @@ TEXTS = [
 UNIQUE = ["a black dog running on grass", "a red kite in the sky", "a man surfing a big wave"]
 
 
-def test_model_called_once_per_unique_text(minilm: LanguageEncoder, tmp_path: Path) -> None:
+def test_model_called_once_per_unique_text(
+    minilm: LanguageEncoder, tmp_path: Path, count_forward: Any
+) -> None:
     with count_forward(minilm) as count:
         cache = EmbeddingCache(tmp_path, minilm)
         assert cache.warm(TEXTS) == 3
@@ -98,7 +100,9 @@ def test_cache_survives_a_new_process(minilm: LanguageEncoder, tmp_path: Path) -
         assert torch.equal(torch.tensor(report["values"][text]), here[text])
 
 
-def test_corrupt_files_are_recomputed_with_a_warning(minilm: LanguageEncoder, tmp_path: Path) -> None:
+def test_corrupt_files_are_recomputed_with_a_warning(
+    minilm: LanguageEncoder, tmp_path: Path, count_forward: Any
+) -> None:
     good = EmbeddingCache(tmp_path, minilm).get_many(UNIQUE)
     cache = EmbeddingCache(tmp_path, minilm)
     garbage, truncated, wrong_shape = (cache.path_for(t) for t in UNIQUE)

@@ -115,3 +115,12 @@ def test_local_directory_is_accepted(minilm: LanguageEncoder) -> None:
     by_path = LanguageEncoder(str(minilm.path))
     assert by_path.path == minilm.path and by_path.dim == 384
     assert by_path.model_id.endswith(minilm.model_id.rsplit("-", 1)[1])  # same files, same fingerprint
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu(minilm: LanguageEncoder) -> None:
+    texts = ["a dog", "a white airplane flying over the blue sea"]
+    on_gpu = LanguageEncoder("minilm", device="cuda").encode(texts)
+    assert on_gpu.device.type == "cpu"  # results always come back on CPU, like the cache stores them
+    torch.testing.assert_close(on_gpu, minilm.encode(texts), atol=1e-4, rtol=1e-4)

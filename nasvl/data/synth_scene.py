@@ -1,0 +1,222 @@
+"""Scene model and renderer of the synthetic VL benchmark: shapes, motion, occluders, camera.
+
+A scene is planned first (all trajectories as arrays), then rendered frame by frame,
+so ground truth, occlusion and out-of-view flags come from the same numbers that
+drew the pixels. Everything random draws from one `np.random.Generator` per video,
+which makes a video a pure function of (seed, split, index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# BGR colours with plain English names: the names end up in the descriptions.
+COLORS: dict[str, tuple[int, int, int]] = {
+    "red": (40, 40, 220), "green": (60, 180, 60), "blue": (220, 90, 30), "yellow": (40, 220, 235),
+    "purple": (160, 50, 140), "orange": (30, 140, 250), "cyan": (225, 215, 40), "white": (240, 240, 240),
+    "pink": (180, 120, 250), "black": (25, 25, 25),
+}
+SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "star", "hexagon", "diamond")
+TEXTURES: tuple[str, ...] = ("plain", "striped", "dotted", "checkered")
+SIZES: dict[str, tuple[float, float]] = {"small": (8.0, 13.0), "medium": (15.0, 22.0), "large": (25.0, 34.0)}
+
+# Thresholds that turn pixels into LaSOT's per-frame flags.
+FULL_OCCLUSION_VISIBLE = 0.1  # less than 10% of the target's in-frame pixels visible
+OUT_OF_VIEW_INSIDE = 0.1      # less than 10% of the target's box inside the image
+
+
+def _unit_polygon(shape: str) -> np.ndarray:
+    """Vertices of a shape of radius 1 centred at the origin (y down, like images)."""
+    if shape == "circle":
+        t = np.linspace(0, 2 * np.pi, 32, endpoint=False)
+        return np.stack([np.cos(t), np.sin(t)], 1)
+    if shape == "square":
+        return np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], float) * 0.85
+    if shape == "diamond":
+        return np.array([[0, -1], [0.7, 0], [0, 1], [-0.7, 0]], float)
+    if shape == "triangle":
+        t = np.deg2rad([-90, 30, 150])
+        return np.stack([np.cos(t), np.sin(t)], 1)
+    if shape == "hexagon":
+        t = np.deg2rad(np.arange(6) * 60)
+        return np.stack([np.cos(t), np.sin(t)], 1)
+    if shape == "star":
+        t = np.deg2rad(np.arange(10) * 36 - 90)
+        r = np.where(np.arange(10) % 2 == 0, 1.0, 0.45)
+        return np.stack([r * np.cos(t), r * np.sin(t)], 1)
+    raise ValueError(f"unknown shape {shape!r}")
+
+
+UNIT_POLYGONS = {s: _unit_polygon(s) for s in SHAPES}
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """Appearance of one object; `radius` is its base size in pixels."""
+
+    shape: str
+    color: str
+    texture: str
+    size: str
+    radius: float
+    aspect: float  # horizontal stretch, so boxes are not all square
+
+
+@dataclass
+class Track:
+    """Per-frame state of one object: centre (screen px), scale factor, draw order."""
+
+    spec: ObjectSpec
+    centers: np.ndarray  # (T, 2)
+    scales: np.ndarray   # (T,)
+    z: int
+
+
+def random_spec(rng: np.random.Generator, *, shape: str | None = None, color: str | None = None,
+                size: str | None = None) -> ObjectSpec:
+    size = size or str(rng.choice(list(SIZES)))
+    lo, hi = SIZES[size]
+    return ObjectSpec(shape=shape or str(rng.choice(SHAPES)), color=color or str(rng.choice(list(COLORS))),
+                      texture=str(rng.choice(TEXTURES)), size=size, radius=float(rng.uniform(lo, hi)),
+                      aspect=float(rng.uniform(0.75, 1.35)))
+
+
+def plan_motion(rng: np.random.Generator, n: int, width: int, height: int, radius: float, *,
+                abrupt: bool, out_of_view: bool) -> np.ndarray:
+    """Centre trajectory: smooth momentum walk bouncing off the borders, with optional
+    abrupt velocity jumps and one excursion out of the frame and back."""
+    pos = np.array([rng.uniform(0.25, 0.75) * width, rng.uniform(0.25, 0.75) * height])
+    vel = rng.normal(0, 1.5, 2)
+    jumps = set(rng.choice(np.arange(5, n), size=min(3, n - 5), replace=False).tolist()) if abrupt else set()
+    exit_at = int(rng.integers(n // 4, n // 2)) if out_of_view else -1
+    away = int(rng.integers(6, 14))  # frames spent outside
+    exit_dir = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]], float)[rng.integers(4)]
+    margin = radius + 4
+    out = np.empty((n, 2))
+    for t in range(n):
+        if exit_at <= t < exit_at + away:
+            # Leave fast towards one border, then wait outside until it is time to return.
+            limit = np.array([width, height]) / 2 + (np.array([width, height]) / 2 + 3 * radius) * exit_dir
+            target = np.where(exit_dir != 0, limit, pos)
+            pos = pos + np.clip(target - pos, -12, 12)
+            vel = -exit_dir * 3.0
+        else:
+            if t in jumps:
+                vel = rng.normal(0, 7, 2)  # abrupt: a sudden fast dash in a new direction
+            vel = 0.92 * vel + rng.normal(0, 0.35, 2)
+            speed = np.linalg.norm(vel)
+            if speed > 9:
+                vel *= 9 / speed
+            pos = pos + vel
+            inside = (pos > margin) & (pos < np.array([width, height]) - margin)
+            returning = exit_at >= 0 and exit_at + away <= t < exit_at + away + 25
+            if not returning:
+                for k in range(2):
+                    if not inside[k]:
+                        vel[k] = abs(vel[k]) if pos[k] <= margin else -abs(vel[k])
+        out[t] = pos
+    return out
+
+
+def plan_scale(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Smooth scale change: a ramp times a slow wobble (between about 0.55× and 1.7×)."""
+    end = float(np.exp(rng.uniform(np.log(0.6), np.log(1.6))))
+    t = np.linspace(0, 1, n)
+    wobble = 1 + 0.08 * np.sin(2 * np.pi * (t * rng.uniform(0.5, 2) + rng.uniform()))
+    return (1 + (end - 1) * t) * wobble
+
+
+def polygon(track: Track, t: int) -> np.ndarray:
+    s = track.spec
+    pts = UNIT_POLYGONS[s.shape] * s.radius * track.scales[t]
+    pts = pts * np.array([s.aspect, 1.0])
+    return pts + track.centers[t]
+
+
+def _texture(spec: ObjectSpec, h: int, w: int, origin: np.ndarray) -> np.ndarray:
+    """The object's colour pattern over an h×w patch whose corner is `origin` (screen px);
+    patterns are anchored at the object's centre so they move with it."""
+    base = np.array(COLORS[spec.color], np.float32)
+    patch = np.empty((h, w, 3), np.float32)
+    patch[:] = base
+    if spec.texture == "plain":
+        return patch
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    xx += origin[0]
+    yy += origin[1]
+    period = max(4.0, spec.radius / 2.5)
+    if spec.texture == "striped":
+        mark = ((xx + yy) // period) % 2 == 0
+    elif spec.texture == "dotted":
+        mark = ((xx % period) - period / 2) ** 2 + ((yy % period) - period / 2) ** 2 < (period / 4) ** 2
+    else:  # checkered
+        mark = ((xx // period) + (yy // period)) % 2 == 0
+    # Darken or lighten the marks so the colour name still fits the object.
+    shade = 0.45 if base.mean() > 110 else 2.2
+    patch[mark] = np.clip(base * shade + (25 if shade > 1 else 0), 0, 255)
+    return patch
+
+
+def draw(frame: np.ndarray, ids: np.ndarray, track: Track, t: int, obj_id: int) -> int:
+    """Draw one object into `frame` (in place), stamp its id into `ids`; return its pixel count."""
+    pts = polygon(track, t)
+    h, w = frame.shape[:2]
+    x0, y0 = np.floor(pts.min(0)).astype(int)
+    x1, y1 = np.ceil(pts.max(0)).astype(int) + 1
+    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if cx1 <= cx0 or cy1 <= cy0:
+        return 0
+    mask = np.zeros((cy1 - cy0, cx1 - cx0), np.uint8)
+    local = np.round((pts - [cx0, cy0]) * 16).astype(np.int32)  # 4 fractional bits: sub-pixel edges
+    cv2.fillPoly(mask, [local], 1, lineType=cv2.LINE_8, shift=4)
+    on = mask.astype(bool)
+    tex = _texture(track.spec, cy1 - cy0, cx1 - cx0, np.array([cx0, cy0]) - track.centers[t])
+    region = frame[cy0:cy1, cx0:cx1]
+    region[on] = tex[on].astype(np.uint8)
+    cv2.polylines(region, [local], True, (20, 20, 20), 1, lineType=cv2.LINE_AA, shift=4)
+    ids[cy0:cy1, cx0:cx1][on] = obj_id
+    return int(on.sum())
+
+
+def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A textured canvas: low-frequency colour noise, random strokes, fine grain.
+
+    Colours are muted so that the saturated objects stay the salient things in view.
+    """
+    small = rng.uniform(60, 170, (max(2, height // 40), max(2, width // 40), 3)).astype(np.float32)
+    canvas = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+    for _ in range(int(rng.integers(25, 45))):
+        p0 = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+        p1 = (p0[0] + int(rng.integers(-80, 80)), p0[1] + int(rng.integers(-80, 80)))
+        tone = tuple(float(v) for v in rng.uniform(70, 160, 3))
+        cv2.line(canvas, p0, p1, tone, int(rng.integers(1, 5)), lineType=cv2.LINE_AA)
+    for _ in range(int(rng.integers(10, 20))):
+        centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+        axes = (int(rng.integers(5, 30)), int(rng.integers(5, 30)))
+        tone = tuple(float(v) for v in rng.uniform(70, 160, 3))
+        cv2.ellipse(canvas, centre, axes, float(rng.uniform(0, 180)), 0, 360, tone, -1, lineType=cv2.LINE_AA)
+    canvas += rng.normal(0, 6, canvas.shape).astype(np.float32)
+    grey = canvas.mean(axis=2, keepdims=True)
+    canvas = 0.45 * canvas + 0.55 * grey  # desaturate: objects, not the backdrop, carry colour
+    return np.clip(canvas, 0, 255).astype(np.uint8)
+
+
+def target_state(ids: np.ndarray, target_pixels: int, box: np.ndarray, width: int, height: int,
+                 target_id: int) -> tuple[np.ndarray, bool, bool]:
+    """Clip the target's box to the image and decide the LaSOT flags for this frame.
+
+    Returns (xywh box, full_occlusion, out_of_view). Out-of-view frames get 0,0,0,0 as
+    LaSOT writes them; fully occluded frames keep the box of the hidden object.
+    """
+    x0, y0, x1, y1 = box
+    area = max((x1 - x0) * (y1 - y0), 1e-9)
+    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+    inside = max(cx1 - cx0, 0) * max(cy1 - cy0, 0) / area
+    if inside < OUT_OF_VIEW_INSIDE:
+        return np.zeros(4), False, True
+    visible = int((ids == target_id).sum())
+    occluded = target_pixels > 0 and visible / target_pixels < FULL_OCCLUSION_VISIBLE
+    return np.array([cx0, cy0, cx1 - cx0, cy1 - cy0]), bool(occluded), False
