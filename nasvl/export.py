@@ -54,7 +54,7 @@ def save_subnet(subnet: Subnet, out_dir: str | Path, extra: dict[str, Any] | Non
         "versions": {"nasvl": nasvl.__version__, "torch": torch.__version__},
         "extra": extra or {},
     }
-    atomic_write_json(manifest_path, manifest)
+    atomic_write_json(manifest_path, manifest, sort_keys=False)
     return out
 
 

@@ -106,7 +106,7 @@ def _render_video(job: _Job, cfg: SynthConfig, out_root: Path) -> None:
                                               out_of_view=oov), sc.plan_scale(rng, n), 0)]
     for k, spec in enumerate(others, 1):
         tracks.append(sc.Track(spec, sc.plan_motion(rng, n, w, h, spec.radius, abrupt=rng.random() < 0.3,
-                                                    out_of_view=False), sc.plan_scale(rng, n), k))
+                                                    out_of_view=False, avoid=tracks[0].centers[0]), sc.plan_scale(rng, n), k))
     order = rng.permutation(len(tracks))  # random depth: distractors may pass over the target
     pad = 80
     canvas = sc.background(rng, h + 2 * pad, w + 2 * pad)

@@ -85,10 +85,14 @@ def random_spec(rng: np.random.Generator, *, shape: str | None = None, color: st
 
 
 def plan_motion(rng: np.random.Generator, n: int, width: int, height: int, radius: float, *,
-                abrupt: bool, out_of_view: bool) -> np.ndarray:
+                abrupt: bool, out_of_view: bool, avoid: np.ndarray | None = None) -> np.ndarray:
     """Centre trajectory: smooth momentum walk bouncing off the borders, with optional
-    abrupt velocity jumps and one excursion out of the frame and back."""
-    pos = np.array([rng.uniform(0.25, 0.75) * width, rng.uniform(0.25, 0.75) * height])
+    abrupt velocity jumps and one excursion out of the frame and back. The start keeps
+    clear of `avoid` (the target's start) so the first frame shows the target whole."""
+    for _ in range(20):
+        pos = np.array([rng.uniform(0.15, 0.85) * width, rng.uniform(0.15, 0.85) * height])
+        if avoid is None or np.linalg.norm(pos - avoid) > 2.2 * radius + 45:
+            break
     vel = rng.normal(0, 1.5, 2)
     jumps = set(rng.choice(np.arange(5, n), size=min(3, n - 5), replace=False).tolist()) if abrupt else set()
     exit_at = int(rng.integers(n // 4, n // 2)) if out_of_view else -1

@@ -260,7 +260,8 @@ def _parse(doc: YamlDoc) -> SearchSpace:
     tracker = _parse_tracker(root.get("tracker", None))
     constraints = parse_dataclass(Constraints, root.get("constraints", {}))
     raw = {k: v for k, v in doc.data.items() if k != "description"}
-    space_hash = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    # Order-preserving: the order of stages and branches is part of the network.
+    space_hash = hashlib.sha256(json.dumps(raw, default=str).encode()).hexdigest()[:16]
     space = SearchSpace(name, doc.file, tuple(branches), tuple(inputs), share, stem, tuple(stages), final,
                         mixer, tracker, constraints, space_hash, doc.data)
     if tracker is not None:

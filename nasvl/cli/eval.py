@@ -1,0 +1,45 @@
+"""`nasvl eval`: score tracking results (pysot/LaSOT layout) on a benchmark; print a
+table, write JSON and PNG plots."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("eval", help="evaluate tracking results: SUC, P, P_norm, AO/SR, plots")
+    p.add_argument("--dataset", required=True, type=Path, help="benchmark root folder")
+    p.add_argument("--format", required=True, choices=("lasot", "tnl2k", "otb99lang", "got10k"))
+    p.add_argument("--split", default=None, help="e.g. test (LaSOT official list, OTB99-LANG queries)")
+    p.add_argument("--results", required=True, type=Path, help="folder with <tracker>/<video>.txt")
+    p.add_argument("--trackers", default=None, help="comma-separated tracker names (default: all found)")
+    p.add_argument("--json", type=Path, default=None, help="write the full report here")
+    p.add_argument("--plots", type=Path, default=None,
+                   help="folder for PNG plots (default: plots/ next to the results folder)")
+    p.add_argument("--missing", choices=("error", "miss"), default="error",
+                   help="a video without results: fail, or score it as all misses")
+    p.set_defaults(handler=_eval)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from nasvl.data import load_dataset
+    from nasvl.metrics import evaluate_dataset
+    from nasvl.metrics.plots import plot_attributes, plot_curves
+    from nasvl.metrics.report import print_table, write_json
+
+    videos = load_dataset(args.dataset, args.format, args.split, strict=True)
+    trackers = [t.strip() for t in args.trackers.split(",") if t.strip()] if args.trackers else None
+    report = evaluate_dataset(videos, args.results, trackers, missing=args.missing)
+    title = f"{args.format} {args.dataset.name}" + (f" ({args.split})" if args.split else "")
+    print_table(report, title=f"{title}: {len(videos)} videos")
+    plots = args.plots or args.results.resolve().parent / "plots"
+    written = plot_curves(report, plots, title=title)
+    attr = plot_attributes(report, plots / "attributes.png", title=title)
+    written += [attr] if attr else []
+    print("plots: " + ", ".join(str(p) for p in written))
+    if args.json:
+        write_json({"dataset": str(args.dataset), "format": args.format, "split": args.split,
+                    "n_videos": len(videos), "trackers": report}, args.json)
+        print(f"report: {args.json}")
+    return 0

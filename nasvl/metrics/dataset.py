@@ -1,0 +1,139 @@
+"""Scoring a tracker over a benchmark: per-video figures, overall figures, GOT-10k's
+AO/SR and a per-attribute breakdown.
+
+Averaging follows the toolkits: overall curves are the mean of per-video curves
+(OTB/LaSOT), so SUC/P/P_norm weigh videos equally; AO and SR pool the IoUs of all
+scored frames after the first (GOT-10k, whose first frame is the initialisation),
+so they weigh frames equally. Videos without a scored frame are skipped in both.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasvl.data.video import Video
+from nasvl.errors import DataError
+from nasvl.metrics.ope import NORM_PRECISION_INDEX, PRECISION_INDEX, evaluate_sequence
+from nasvl.metrics.results_io import list_trackers, read_results
+
+_CURVES = ("success_curve", "precision_curve", "norm_precision_curve")
+
+
+def _bound(video: Video) -> tuple[float, float] | None:
+    """GOT-10k clips boxes to the image (its `resolution` meta) before the IoU for AO."""
+    res = video.attributes.get("resolution")
+    if isinstance(res, str):
+        try:
+            w, h = ast.literal_eval(res)
+            return float(w), float(h)
+        except (ValueError, SyntaxError, TypeError):
+            return None
+    return None
+
+
+def _clip(boxes: np.ndarray, bound: tuple[float, float]) -> np.ndarray:
+    out = boxes.copy()
+    out[:, 0] = np.clip(out[:, 0], 0, bound[0])
+    out[:, 1] = np.clip(out[:, 1], 0, bound[1])
+    out[:, 2] = np.clip(out[:, 2], 0, bound[0] - out[:, 0])
+    out[:, 3] = np.clip(out[:, 3], 0, bound[1] - out[:, 1])
+    return out
+
+
+def _summary(per_video: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    scored = [r for r in per_video if r["n_valid"] > 0]
+    if not scored:
+        nan = float("nan")
+        return {"suc": nan, "prec": nan, "norm_prec": nan, "n_videos": 0,
+                **{k: [nan] * len(per_video[0][k]) if per_video else [] for k in _CURVES}}
+    mean = {k: np.mean([r[k] for r in scored], axis=0) for k in _CURVES}
+    return {"suc": float(np.mean(mean["success_curve"])), "prec": float(mean["precision_curve"][PRECISION_INDEX]),
+            "norm_prec": float(mean["norm_precision_curve"][NORM_PRECISION_INDEX]), "n_videos": len(scored),
+            **{k: v.tolist() for k, v in mean.items()}}
+
+
+def _ao_ious(video: Video, pred: np.ndarray, result: dict[str, Any]) -> np.ndarray:
+    bound = _bound(video)
+    if bound is None:
+        ious = result["ious"]
+    else:
+        n = len(video)
+        padded = np.vstack([pred, np.full((n - len(pred), 4), np.nan)]) if len(pred) < n else pred
+        ious = evaluate_sequence(_clip(padded, bound), _clip(video.boxes, bound), video.absent)["ious"]
+    tail = ious[1:]
+    return tail[np.isfinite(tail)]
+
+
+def evaluate_tracker(videos: Sequence[Video], predictions: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Figures for one tracker; `predictions` maps video name -> N×4 xywh boxes."""
+    per_video: dict[str, dict[str, Any]] = {}
+    pooled = []
+    for video in videos:
+        pred = np.asarray(predictions[video.name], dtype=np.float64)
+        r = evaluate_sequence(pred, video.boxes, video.absent)
+        pooled.append(_ao_ious(video, pred.reshape(-1, 4), r))
+        per_video[video.name] = {"suc": r["suc"], "prec": r["prec"], "norm_prec": r["norm_prec"],
+                                 "n_frames": r["n_frames"], "n_valid": r["n_valid"],
+                                 **{k: r[k].tolist() for k in _CURVES}}
+    ious = np.concatenate(pooled) if pooled else np.zeros(0)
+    overall = _summary(list(per_video.values()))
+    overall.update(
+        ao=float(ious.mean()) if len(ious) else float("nan"),
+        sr50=float((ious > 0.5).mean()) if len(ious) else float("nan"),
+        sr75=float((ious > 0.75).mean()) if len(ious) else float("nan"),
+        n_frames=int(len(ious)),
+    )
+    per_attribute = {}
+    keys = sorted({k for v in videos for k, x in v.attributes.items() if isinstance(x, bool)})
+    for key in keys:
+        members = [per_video[v.name] for v in videos if v.attributes.get(key) is True]
+        if members:
+            per_attribute[key] = _summary(members)
+    return {"overall": overall, "per_video": per_video, "per_attribute": per_attribute}
+
+
+def evaluate_dataset(videos: Sequence[Video], results: str | Path | Mapping[str, Mapping[str, np.ndarray]],
+                     trackers: Sequence[str] | None = None, *, missing: str = "error") -> dict[str, dict[str, Any]]:
+    """Score every tracker on `videos`; returns {tracker: {"overall", "per_video", "per_attribute"}}.
+
+    `results` is a pysot/LaSOT results folder (`<results>/<tracker>/<video>.txt`) or an
+    in-memory {tracker: {video: boxes}}. A video without results raises a `DataError`
+    naming the expected file, unless `missing="miss"` counts it as all misses.
+    """
+    if missing not in ("error", "miss"):
+        raise ValueError(f"missing must be 'error' or 'miss', got {missing!r}")
+    if isinstance(results, str | Path):
+        names = list(trackers) if trackers else list_trackers(results)
+        if not names:
+            raise DataError("no tracker results found (expected <results>/<tracker>/<video>.txt)", file=str(results))
+        loaded: dict[str, dict[str, np.ndarray]] = {}
+        for name in names:
+            loaded[name] = {}
+            for video in videos:
+                try:
+                    loaded[name][video.name] = read_results(results, name, video.name)
+                except DataError:
+                    if missing == "error" or not (Path(results) / name).is_dir():
+                        raise
+                    loaded[name][video.name] = np.zeros((0, 4))
+        source: Mapping[str, Mapping[str, np.ndarray]] = loaded
+    else:
+        source = results
+        names = list(trackers) if trackers else list(results)
+    report = {}
+    for name in names:
+        if name not in source:
+            raise DataError(f"no results for tracker {name!r}")
+        preds = dict(source[name])
+        for video in videos:
+            if video.name not in preds:
+                if missing == "error":
+                    raise DataError(f"tracker {name!r} has no results for video {video.name!r}")
+                preds[video.name] = np.zeros((0, 4))
+        report[name] = evaluate_tracker(videos, preds)
+    return report

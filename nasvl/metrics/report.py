@@ -1,0 +1,52 @@
+"""Human and machine outputs of an evaluation: a rich table and JSON (NaN becomes null)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from nasvl.io import atomic_write_json
+
+
+def _pct(v: float) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
+
+
+def results_table(report: Mapping[str, Mapping[str, Any]], title: str = "") -> Table:
+    """SUC, P, P_norm (and GOT-10k's AO/SR) per tracker in percent, best SUC first."""
+    table = Table(title=title or None)
+    for col in ("Tracker", "SUC", "P", "P_norm", "AO", "SR0.5", "SR0.75", "Videos"):
+        table.add_column(col, justify="left" if col == "Tracker" else "right")
+    order = sorted(report, key=lambda t: -(report[t]["overall"]["suc"]
+                                           if not math.isnan(report[t]["overall"]["suc"]) else -1))
+    for name in order:
+        o = report[name]["overall"]
+        table.add_row(name, _pct(o["suc"]), _pct(o["prec"]), _pct(o["norm_prec"]), _pct(o["ao"]),
+                      _pct(o["sr50"]), _pct(o["sr75"]), str(o["n_videos"]))
+    return table
+
+
+def print_table(report: Mapping[str, Mapping[str, Any]], title: str = "", console: Console | None = None) -> None:
+    (console or Console()).print(results_table(report, title))
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON values: NaN/inf become null (JSON has no NaN), numpy scalars become Python."""
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "tolist"):
+        return jsonable(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def write_json(report: Mapping[str, Any], path: str | Path) -> Path:
+    return atomic_write_json(path, jsonable(report))

@@ -1,0 +1,118 @@
+"""SiamCAR-head tracker plugins: `vlt_scar` (paper §4.1), `siamcar` (vision-only) and tiny variants.
+
+The head correlates the last `xcorr_stages` backbone stages. They must share one output
+stride (the score-map stride); the template map is centre-cropped to `template_crop` so a
+127/255 pair at stride 8 gives SiamCAR's 25×25 score map (32 − 8 + 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from nasvl.space import SearchSpace
+from nasvl.tracking import TrackerPlugin, register_tracker
+from trackers.checks import siamese_reason, stage_sizes
+from trackers.scar_head import ScarHead
+from trackers.scar_loss import scar_loss
+
+
+@dataclass(frozen=True)
+class ScarOptions:
+    hidden: int = 256               # neck, correlation and tower width (SiamCAR: 256)
+    tower_depth: int = 4            # 3×3 conv + GroupNorm + ReLU layers per tower
+    norm_groups: int = 32           # GroupNorm groups (must divide hidden)
+    xcorr_stages: int = 3           # correlate the last N stages (paper: stages 2–4)
+    template_crop: int = 8          # centre crop of the template map; 0 keeps it whole
+    positive_ratio: float = 0.6     # a cell is positive when l,t,r,b > ratio × half box size
+    cls_weight: float = 1.0
+    reg_weight: float = 3.0
+    cen_weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class ScarTinyOptions(ScarOptions):
+    hidden: int = 32
+    tower_depth: int = 1
+    norm_groups: int = 8
+    template_crop: int = 4
+
+
+class ScarPlugin(TrackerPlugin):
+    """SiamCAR head on backbone stages; outputs cls (B,2,H,W), cen (B,1,H,W), ltrb (B,4,H,W) crop px."""
+
+    Options = ScarOptions
+    uses_language = True
+
+    def _stages(self, space: SearchSpace) -> list[Any]:
+        return list(space.stages[-self.options.xcorr_stages:])
+
+    def check_space(self, space: SearchSpace) -> str | None:
+        reason = siamese_reason(space, self.uses_language)
+        if reason:
+            return reason
+        o = self.options
+        if not 1 <= o.xcorr_stages <= len(space.stages):
+            return f"xcorr_stages={o.xcorr_stages} but the backbone has {len(space.stages)} stages"
+        if o.hidden % o.norm_groups:
+            return f"norm_groups={o.norm_groups} must divide hidden={o.hidden}"
+        stages = self._stages(space)
+        strides = {st.out_stride for st in stages}
+        if len(strides) != 1:
+            return (f"the correlated stages {[st.name for st in stages]} have different strides "
+                    f"{sorted(strides)}; their score maps cannot be concatenated")
+        last = stages[-1].name
+        t, s = stage_sizes(space, "template")[last], stage_sizes(space, "search")[last]
+        k = o.template_crop if 0 < o.template_crop < t else t
+        if k > s:
+            return f"the template map ({k}×{k}) is larger than the search map ({s}×{s})"
+        return None
+
+    @property
+    def stride(self) -> int:
+        return self._stages(self.space)[-1].out_stride
+
+    def score_size(self) -> int:
+        last = self._stages(self.space)[-1].name
+        t, s = stage_sizes(self.space, "template")[last], stage_sizes(self.space, "search")[last]
+        k = self.options.template_crop if 0 < self.options.template_crop < t else t
+        return s - k + 1
+
+    def build_head(self, stage_channels: list[int]) -> nn.Module:
+        o = self.options
+        return ScarHead(stage_channels[-o.xcorr_stages:], o.hidden, o.tower_depth, o.norm_groups)
+
+    def head_forward(self, head: nn.Module, template_feats: list[torch.Tensor],
+                     search_feats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        n = self.options.xcorr_stages
+        kernels = head.template(template_feats[-n:], self.options.template_crop)
+        return head(kernels, search_feats[-n:], self.stride)
+
+    def loss(self, outputs: dict[str, torch.Tensor], batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        o = self.options
+        return scar_loss(outputs, batch, stride=self.stride, size=self.space.input_size("search"),
+                         positive_ratio=o.positive_ratio, weights=(o.cls_weight, o.reg_weight, o.cen_weight))
+
+
+@register_tracker("vlt_scar")
+class VltScar(ScarPlugin):
+    pass
+
+
+@register_tracker("vlt_scar_tiny")
+class VltScarTiny(ScarPlugin):
+    Options = ScarTinyOptions
+
+
+@register_tracker("siamcar")
+class SiamCar(ScarPlugin):
+    uses_language = False
+
+
+@register_tracker("siamcar_tiny")
+class SiamCarTiny(ScarPlugin):
+    Options = ScarTinyOptions
+    uses_language = False

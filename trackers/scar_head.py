@@ -1,0 +1,67 @@
+"""SiamCAR's matching module and CAR head (Guo et al., CVPR 2020), as nn.Modules.
+
+neck (1×1 conv + BN per stage, shared by both branches, as pysot's AdjustAllLayer)
+→ depthwise cross-correlation per stage → concat → 1×1 down to `hidden`
+→ a cls tower (feeding cls and centerness, as in SiamCAR) and a box tower (feeding ltrb),
+each `tower_depth` × (3×3 conv, GroupNorm, ReLU).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def xcorr_depthwise(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Per-sample, per-channel correlation of `x` (B,C,H,W) with `kernel` (B,C,h,w) (pysot)."""
+    b, c, h, w = x.shape
+    out = F.conv2d(x.reshape(1, b * c, h, w), kernel.reshape(b * c, 1, *kernel.shape[2:]), groups=b * c)
+    return out.reshape(b, c, out.shape[2], out.shape[3])
+
+
+def center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Centre size×size of a template map (pysot crops 7 of 15; we crop 8 of 16 for a 25×25 score map)."""
+    if size <= 0 or size >= x.shape[-1]:
+        return x
+    top = (x.shape[-2] - size) // 2
+    left = (x.shape[-1] - size) // 2
+    return x[..., top:top + size, left:left + size]
+
+
+def _tower(width: int, depth: int, groups: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for _ in range(depth):
+        layers += [nn.Conv2d(width, width, 3, 1, 1), nn.GroupNorm(groups, width), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers)
+
+
+class ScarHead(nn.Module):
+    def __init__(self, in_channels: list[int], hidden: int, tower_depth: int, groups: int) -> None:
+        super().__init__()
+        self.neck = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(c, hidden, 1, bias=False), nn.BatchNorm2d(hidden)) for c in in_channels
+        )
+        self.down = nn.Conv2d(hidden * len(in_channels), hidden, 1)
+        self.cls_tower = _tower(hidden, tower_depth, groups)
+        self.box_tower = _tower(hidden, tower_depth, groups)
+        self.cls_logits = nn.Conv2d(hidden, 2, 3, 1, 1)
+        self.centerness = nn.Conv2d(hidden, 1, 3, 1, 1)
+        self.ltrb = nn.Conv2d(hidden, 4, 3, 1, 1)
+        for conv in (self.cls_logits, self.centerness, self.ltrb):
+            nn.init.normal_(conv.weight, std=0.01)
+            nn.init.zeros_(conv.bias)
+
+    def template(self, feats: list[torch.Tensor], crop: int) -> list[torch.Tensor]:
+        """Neck + centre crop of the template features (cacheable per video)."""
+        return [center_crop(neck(f), crop) for neck, f in zip(self.neck, feats, strict=True)]
+
+    def forward(self, kernels: list[torch.Tensor], search: list[torch.Tensor],
+                stride: int) -> dict[str, torch.Tensor]:
+        corr = [xcorr_depthwise(neck(x), k) for neck, x, k in zip(self.neck, search, kernels, strict=True)]
+        fused = self.down(torch.cat(corr, dim=1))
+        cls_feat = self.cls_tower(fused)
+        # ltrb in crop pixels; predicting log(distance / stride) keeps the conv output O(1) and the
+        # random-init boxes about one stride wide. The clamp guards exp() against early blow-ups.
+        ltrb = stride * torch.exp(self.ltrb(self.box_tower(fused)).clamp(-6.0, 6.0))
+        return {"cls": self.cls_logits(cls_feat), "cen": self.centerness(cls_feat), "ltrb": ltrb}

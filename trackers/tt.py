@@ -1,0 +1,100 @@
+"""TransT-style tracker plugins: `vlt_tt` (paper §4.1), `transt` (vision-only) and tiny variants.
+
+The head reads the last backbone stage of each branch. Outputs: `cls` (B, N, 2) logits and
+`box` (B, N, 4) sigmoid cxcywh in search-crop units, one row per search position
+(N = H·W of the last search stage, row-major).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from nasvl.space import SearchSpace
+from nasvl.tracking import TrackerPlugin, register_tracker
+from trackers.checks import siamese_reason, stage_sizes
+from trackers.tt_head import TTHead
+from trackers.tt_loss import tt_loss
+
+
+@dataclass(frozen=True)
+class TTOptions:
+    d_model: int = 256             # TransT: 256
+    heads: int = 8
+    layers: int = 4                # feature-fusion layers (TransT: 4)
+    ffn: int = 2048
+    dropout: float = 0.1
+    mlp_layers: int = 3            # hidden layers of the cls/box MLPs
+    ce_weight: float = 8.334       # TransT's loss weights
+    l1_weight: float = 5.0
+    giou_weight: float = 2.0
+    background_weight: float = 0.0625
+
+
+@dataclass(frozen=True)
+class TTTinyOptions(TTOptions):
+    d_model: int = 32
+    heads: int = 2
+    layers: int = 1
+    ffn: int = 64
+    mlp_layers: int = 2
+
+
+class TTPlugin(TrackerPlugin):
+    Options = TTOptions
+    uses_language = True
+
+    def check_space(self, space: SearchSpace) -> str | None:
+        reason = siamese_reason(space, self.uses_language)
+        if reason:
+            return reason
+        if self.options.d_model % self.options.heads:
+            return f"heads={self.options.heads} must divide d_model={self.options.d_model}"
+        if self.options.d_model % 4:
+            return f"d_model={self.options.d_model} must be a multiple of 4 (sine encoding halves)"
+        return None
+
+    @property
+    def stride(self) -> int:
+        return self.space.stages[-1].out_stride
+
+    def score_size(self) -> int:
+        return stage_sizes(self.space, "search")[self.space.stages[-1].name]
+
+    def build_head(self, stage_channels: list[int]) -> nn.Module:
+        o = self.options
+        return TTHead(stage_channels[-1], o.d_model, o.heads, o.layers, o.ffn, o.dropout, o.mlp_layers)
+
+    def head_forward(self, head: nn.Module, template_feats: list[torch.Tensor],
+                     search_feats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        return head(template_feats[-1], search_feats[-1])
+
+    def loss(self, outputs: dict[str, torch.Tensor], batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        o = self.options
+        n = self.score_size()
+        return tt_loss(outputs, batch, h=n, w=n, stride=self.stride, size=self.space.input_size("search"),
+                       weights=(o.ce_weight, o.l1_weight, o.giou_weight), background_weight=o.background_weight)
+
+
+@register_tracker("vlt_tt")
+class VltTT(TTPlugin):
+    pass
+
+
+@register_tracker("vlt_tt_tiny")
+class VltTTTiny(TTPlugin):
+    Options = TTTinyOptions
+
+
+@register_tracker("transt")
+class TransT(TTPlugin):
+    uses_language = False
+
+
+@register_tracker("transt_tiny")
+class TransTTiny(TTPlugin):
+    Options = TTTinyOptions
+    uses_language = False
