@@ -32,7 +32,7 @@ def test_space_validate_exit_codes(tmp_path, capsys) -> None:
     bad.write_text((SPACES / "spos_shufflenet.yaml").read_text().replace("ops: [shuffle3, shuffle5,", "ops: [shuffle3, shufle5,"))
     assert main(["space", "validate", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "bad.yaml:11: backbone.ops[1]: unknown op 'shufle5' (known: " in err
+    assert "bad.yaml:10: backbone.ops[1]: unknown op 'shufle5' (known: " in err
 
 
 def test_arch_cost_with_paper_cand(capsys) -> None:

@@ -52,7 +52,7 @@ def test_lasot_reads_boxes_flags_and_description(tmp_path: Path) -> None:
     np.testing.assert_array_equal(v2.absent, [False, True, False, False])
     frame = v1.frame(0)
     assert frame.dtype == np.uint8 and frame.shape == (12, 16, 3)
-    assert tuple(frame[3, 4]) == pytest.approx((0, 0, 255), abs=30)  # BGR: red is channel 2
+    assert [int(c) for c in frame[3, 4]] == pytest.approx([0, 0, 255], abs=30)  # BGR: red is channel 2
 
 
 def test_lasot_missing_flag_files_mean_visible(tmp_path: Path) -> None:
@@ -127,7 +127,8 @@ def test_otb99lang_splits_two_targets_and_latin1_query(tmp_path: Path) -> None:
     with pytest.warns(DataWarning, match="not UTF-8"):
         (car,) = load_dataset(tmp_path, "otb99lang", "train")
     assert car.description == "a car on the café road"
-    assert len(load_dataset(tmp_path, "otb99lang")) == 3
+    with pytest.warns(DataWarning):
+        assert len(load_dataset(tmp_path, "otb99lang")) == 3
 
 
 def got_seq(base: Path, name: str, n: int = 4, meta: str | None = None, absence: str | None = None,
