@@ -22,7 +22,7 @@ class Registry(Generic[T]):
         self.kind = kind
         self.entry_point_group = entry_point_group
         self._items: dict[str, T] = {}
-        self._entry_points_loaded = False
+        self._entry_points: list[importlib.metadata.EntryPoint] | None = None
 
     def register(self, name: str, *, overwrite: bool = False) -> Callable[[T], T]:
         def decorator(obj: T) -> T:
@@ -34,11 +34,14 @@ class Registry(Generic[T]):
         return decorator
 
     def _load_entry_points(self) -> None:
-        # Importing an entry point's module runs its @register decorators.
-        if self._entry_points_loaded or self.entry_point_group is None:
+        # Importing an entry point's module runs its @register decorators. Load every time
+        # (a sys.modules lookup once imported): if the registry is consulted while a plugin
+        # module is itself still being imported, a later call must see its registrations.
+        if self.entry_point_group is None:
             return
-        self._entry_points_loaded = True
-        for ep in importlib.metadata.entry_points(group=self.entry_point_group):
+        if self._entry_points is None:
+            self._entry_points = list(importlib.metadata.entry_points(group=self.entry_point_group))
+        for ep in self._entry_points:
             ep.load()
 
     def get(self, name: str) -> T:

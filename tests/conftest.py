@@ -46,3 +46,37 @@ def tiny_backbone():
     from nasvl.space import parse_space_text
 
     return parse_space_text(TINY_BACKBONE, "tiny_backbone.yaml")
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory):
+    """A small synthetic VL benchmark (LaSOT layout), written once per test session."""
+    from nasvl.data.synth import SynthConfig, generate
+
+    out = tmp_path_factory.mktemp("synth")
+    cfg = SynthConfig(min_frames=20, max_frames=30)
+    return generate(out, videos=6, seed=0, config=cfg, workers=1)
+
+
+@pytest.fixture(scope="session")
+def embed_cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("embeddings")
+
+
+def train_config_text(synth_root, cache_dir, *, space="search_spaces/tiny.yaml", steps=6, extra="", name="t"):
+    return f"""\
+name: {name}
+space: {ROOT / space}
+pairs:
+  sources:
+    - {{root: {synth_root / 'train'}, format: lasot, lang_mode: template}}
+  pairs_per_epoch: 200
+language: {{model: minilm, cache_dir: {cache_dir}}}
+train:
+  steps: {steps}
+  batch_size: 2
+  checkpoint_every: 2
+  log_every: 1
+  threads: 1
+  schedule: {{warmup_steps: 2}}
+{extra}"""

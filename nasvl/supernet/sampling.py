@@ -20,6 +20,7 @@ class ArchSampler:
     def __init__(self, space: SearchSpace, seed: int = 0, mode: Literal["uniform", "constrained"] = "uniform",
                  bins: int = 5, max_tries: int = 1000) -> None:
         self.space, self.mode, self.bins, self.max_tries = space, mode, bins, max_tries
+        self.seed = seed
         self.rng = random.Random(seed)
         if mode not in ("uniform", "constrained"):
             raise ConfigError(f"unknown sampling mode {mode!r} (known: constrained, uniform)")
@@ -40,15 +41,21 @@ class ArchSampler:
             self._edges = [lo + (hi - lo) * i / self.bins for i in range(self.bins + 1)]
         return self._edges
 
-    def sample(self) -> Architecture:
+    def sample(self, step: int | None = None) -> Architecture:
+        """Draw the next architecture; with `step`, the draw depends only on (seed, step).
+
+        The step-keyed form is what training uses: every data-parallel rank derives the
+        same path at the same step without communicating, and resuming needs no state.
+        """
+        rng = random.Random(f"{self.seed}:{step}") if step is not None else self.rng
         if self.mode == "uniform":
-            return self.space.sample(self.rng)
+            return self.space.sample(rng)
         cost = self._cost()
         edges = self._bin_edges()
-        k = self.rng.randrange(self.bins)
+        k = rng.randrange(self.bins)
         lo, hi = edges[k], edges[k + 1]
         for _ in range(self.max_tries):
-            arch = self.space.sample(self.rng)
+            arch = self.space.sample(rng)
             m = cost.macs(arch)
             if lo <= m <= hi and cost.satisfies(arch):
                 return arch

@@ -1,0 +1,128 @@
+"""Training configuration: a file (or a job's sections) with `name`, `space`, `pairs`, `language`, `train`.
+
+    name: tiny_supernet              # outputs go to runs/<name>/
+    space: search_spaces/tiny.yaml   # supernet phase; retrain takes the space from the export
+    pairs: {sources: [{root: data/synth/train, format: lasot, lang_mode: template}]}
+    language: {model: minilm}
+    train: {steps: 300, batch_size: 8, optimizer: {lr: 0.01}}
+
+Defaults follow the official SiamCAR/VLT recipe: SGD (momentum 0.9, weight decay
+1e-4), linear warm-up then log decay, backbone LR × 0.1. TransT-style trackers
+default to AdamW with step decay (their plugin sets `default_optimizer`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from nasvl.config import Node, load_yaml, parse_dataclass
+from nasvl.data.mixing import PairsConfig, parse_pairs_config
+from nasvl.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    name: Literal["sgd", "adamw"] = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    backbone_lr_mult: float = 0.1
+    grad_clip: float | None = 10.0
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    name: Literal["warmup_log", "step", "constant"] = "warmup_log"
+    warmup_steps: int = 0
+    warmup_start_factor: float = 0.2  # SiamCAR warms up from lr/5
+    end_factor: float = 0.01          # log decay down to lr/100
+    step_size: int = 1000             # step schedule
+    gamma: float = 0.1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int
+    batch_size: int = 8
+    num_workers: int = 0              # DataLoader worker processes
+    device: str = "cpu"
+    amp: Literal["none", "bf16", "fp16"] = "none"
+    seed: int = 0
+    sampling: Literal["uniform", "constrained"] = "uniform"
+    optimizer: OptimizerConfig | None = None  # None: the tracker plugin's default
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    checkpoint_every: int = 100
+    keep_checkpoints: int = 2
+    log_every: int = 10
+    deterministic: bool = False
+    threads: int | None = None
+    init: Literal["inherited", "scratch"] = "inherited"  # retrain: start from the export's weights or anew
+    affine_bn: bool = True                               # retrain: learn BN scale/shift
+
+
+@dataclass(frozen=True)
+class LanguageConfig:
+    model: str = "minilm"
+    cache_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    name: str
+    space: str | None
+    pairs: PairsConfig
+    language: LanguageConfig
+    train: TrainConfig
+    file: str = ""
+
+
+ADAMW_DEFAULT = OptimizerConfig(name="adamw", lr=1e-4, weight_decay=1e-4, backbone_lr_mult=0.1, grad_clip=0.1)
+
+
+def resolve_path(path: str, relative_to: str | Path | None) -> Path:
+    """A relative path is taken from the working directory, else from the config file's folder."""
+    p = Path(path)
+    if p.is_absolute() or p.exists() or relative_to is None:
+        return p
+    alt = Path(relative_to).parent / p
+    return alt if alt.exists() else p
+
+
+def parse_train_spec(node: Node, *, require_space: bool = True) -> TrainSpec:
+    node.check_keys({"name", "space", "pairs", "language", "train"}, {"name", "pairs", "train"})
+    name = node.child("name").as_str()
+    space = node.child("space").as_str() if "space" in node.mapping() else None
+    if require_space and space is None:
+        raise node.error("missing required key 'space' (the search space to train)")
+    train = parse_dataclass(TrainConfig, node.child("train"))
+    t = node.child("train")
+    if train.steps < 1:
+        raise t.child("steps").error("must be >= 1")
+    if train.batch_size < 1:
+        raise t.child("batch_size").error("must be >= 1")
+    if train.checkpoint_every < 1:
+        raise t.child("checkpoint_every").error("must be >= 1")
+    if train.amp != "none" and not train.device.startswith("cuda"):
+        raise t.child("amp").error(f"AMP ({train.amp}) needs a CUDA device; device is {train.device!r}")
+    language = parse_dataclass(LanguageConfig, node.get("language", {}))
+    return TrainSpec(name, space, parse_pairs_config(node.child("pairs")), language, train, node.doc.file)
+
+
+def load_train_spec(path: str | Path, *, require_space: bool = True) -> TrainSpec:
+    doc = load_yaml(path)
+    spec = parse_train_spec(doc.root, require_space=require_space)
+    return dataclasses.replace(spec, file=str(path))
+
+
+def check_sizes(spec: TrainSpec, template: int, search: int) -> TrainSpec:
+    """Crops must match the space's inputs; the space decides, a conflicting pairs setting is an error."""
+    p = spec.pairs
+    defaults = PairsConfig(sources=p.sources)
+    for key, want in (("template_size", template), ("search_size", search)):
+        have = getattr(p, key)
+        if have != getattr(defaults, key) and have != want:
+            raise ConfigError(f"pairs.{key} is {have} but the space's input is {want}", file=spec.file)
+    return dataclasses.replace(spec, pairs=dataclasses.replace(p, template_size=template, search_size=search))

@@ -1,0 +1,151 @@
+"""Entry points for both phases, in-process or on Ray Train.
+
+`train_supernet(spec, ...)` and `retrain(export_dir, spec, ...)` run in this
+process when `workers` is 1, and otherwise through Ray Train's `TorchTrainer`
+(gloo on CPU, NCCL on GPUs) on a local runtime or the cluster at `address`.
+Under Ray, checkpoints are reported with `ray.train.report` to a storage path
+every node can reach, and `--resume` hands the newest one back to the workers.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from nasvl.errors import ConfigError
+from nasvl.export import load_subnet, save_subnet
+from nasvl.language import EmbeddingCache
+from nasvl.space import load_space
+from nasvl.supernet import Network, Subnet, build_supernet
+from nasvl.train.config import TrainSpec, check_sizes, resolve_path
+from nasvl.train.loop import Rank, Trainer
+
+
+def _embeddings(spec: TrainSpec, net: Network) -> dict[str, torch.Tensor] | None:
+    """Embed every unique description of the training sources once (through the on-disk cache)."""
+    if net.space.mixer is None:
+        return None
+    from nasvl.data.mixing import build_pair_dataset
+
+    cache = EmbeddingCache(spec.language.cache_dir or "runs/cache/embeddings", spec.language.model)
+    if cache.dim != net.space.mixer.language_dim:
+        raise ConfigError(f"language model {spec.language.model!r} gives {cache.dim}-d embeddings but the space's "
+                          f"mixer.language_dim is {net.space.mixer.language_dim}", file=spec.file,
+                          path="language.model")
+    texts = sorted({v.description for s in build_pair_dataset(spec.pairs).sources for v in s.videos
+                    if v.description and v.description.strip()})
+    cache.warm(texts)
+    return cache.get_many(texts)
+
+
+def _build(spec: TrainSpec, phase: str, export_dir: str | None) -> Network:
+    if phase == "supernet":
+        space = load_space(resolve_path(spec.space, spec.file))  # type: ignore[arg-type]
+        if space.tracker is None:
+            raise ConfigError(f"space {space.name!r} has no tracker section: a supernet for tracking needs one",
+                              file=spec.file, path="space")
+        return build_supernet(space)
+    subnet = load_subnet(export_dir)  # type: ignore[arg-type]
+    if spec.train.init == "scratch":
+        subnet = Subnet(subnet.space, subnet.arch)
+    if spec.train.affine_bn and not subnet.affine:
+        subnet.to_affine_bn()
+    return subnet.train()
+
+
+def _loop(config: dict[str, Any]) -> dict[str, Any]:
+    """The per-worker training function (also the in-process path with world size 1)."""
+    spec: TrainSpec = config["spec"]
+    rank = Rank()
+    report = None
+    ray_ckpt = None
+    if config.get("ray"):
+        import tempfile
+
+        import ray.train
+
+        ctx = ray.train.get_context()
+        rank = Rank(ctx.get_world_rank(), ctx.get_world_size())
+        ray_ckpt = ray.train.get_checkpoint()
+
+        def report(metrics: dict[str, Any], path: Path | None) -> None:  # noqa: F811
+            if path is None:
+                ray.train.report(metrics)
+                return
+            with tempfile.TemporaryDirectory() as tmp:
+                shutil.copy2(path, Path(tmp) / "state.pt")
+                ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(tmp))
+
+    seed_everything(spec.train.seed)  # the initial weights are part of the run's definition
+    net = _build(spec, config["phase"], config.get("export_dir"))
+    spec = check_sizes(spec, net.space.input_size("template"), net.space.input_size("search"))
+    trainer = Trainer(spec, net, config["out_dir"], phase=config["phase"],
+                      embeddings=_embeddings(spec, net), rank=rank,
+                      fixed_arch=net.arch if isinstance(net, Subnet) else None)
+    if ray_ckpt is not None:
+        with ray_ckpt.as_directory() as d:
+            trainer.restore(Path(d) / "state.pt")
+    elif config.get("resume"):
+        trainer.resume_latest()
+    summary = trainer.run(report=report, stop_at=config.get("stop_at"))
+    if rank.main:
+        _finish(trainer, config)
+    return summary
+
+
+def _finish(trainer: Trainer, config: dict[str, Any]) -> None:
+    out = Path(config["out_dir"])
+    if config["phase"] == "retrain":
+        save_subnet(trainer.net, out / "export", extra={"retrained_steps": trainer.step,  # type: ignore[arg-type]
+                                                        "from": config.get("export_dir")})
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def run_training(spec: TrainSpec, out_dir: str | Path, *, phase: str, export_dir: str | None = None,
+                 workers: int = 1, address: str | None = None, resume: bool = False,
+                 use_gpu: bool = False, stop_at: int | None = None) -> dict[str, Any]:
+    """Train `phase` ('supernet' or 'retrain') into `out_dir`; `stop_at` checkpoints and stops early."""
+    config = {"spec": spec, "out_dir": str(out_dir), "phase": phase, "export_dir": export_dir, "resume": resume,
+              "stop_at": stop_at}
+    if workers <= 1 and address is None:
+        return _loop(config)
+    return _ray_train(config, workers, address, resume, use_gpu)
+
+
+def _ray_train(config: dict[str, Any], workers: int, address: str | None, resume: bool,
+               use_gpu: bool) -> dict[str, Any]:
+    import ray
+    from ray.train import Checkpoint, CheckpointConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    storage = Path(config["out_dir"]).resolve() / "ray"
+    name = "train"
+    resume_from = None
+    if resume:
+        found = sorted((storage / name).glob("checkpoint_*/state.pt")) if (storage / name).is_dir() else []
+        if found:
+            resume_from = Checkpoint.from_directory(str(found[-1].parent))
+    config = {**config, "ray": True, "out_dir": str(Path(config["out_dir"]).resolve())}
+    trainer = TorchTrainer(
+        _loop, train_loop_config=config,
+        scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu),
+        torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
+        run_config=RunConfig(name=name, storage_path=str(storage),
+                             checkpoint_config=CheckpointConfig(num_to_keep=config["spec"].train.keep_checkpoints)),
+        resume_from_checkpoint=resume_from,
+    )
+    result = trainer.fit()
+    return {"step": result.metrics.get("step"), "last": result.metrics,
+            "checkpoint": str(Path(result.checkpoint.path) / "state.pt") if result.checkpoint else None}
