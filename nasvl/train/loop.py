@@ -32,7 +32,7 @@ from nasvl.data.mixing import build_pair_dataset
 from nasvl.data.pairs import PairDataset
 from nasvl.errors import NasvlError
 from nasvl.space import Architecture
-from nasvl.supernet import ArchSampler, LanguageInput, Network, Supernet
+from nasvl.supernet import ArchSampler, LanguageInput, Network, Supernet, path_modules
 from nasvl.train.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from nasvl.train.config import ADAMW_DEFAULT, OptimizerConfig, TrainSpec
 from nasvl.train.logging import TrainLogger
@@ -112,19 +112,36 @@ def default_optimizer(net: Network) -> OptimizerConfig:
     return ADAMW_DEFAULT if kind == "adamw" else OptimizerConfig()
 
 
-def allreduce_gradients(net: Network, rank: Rank) -> None:
+def path_parameters(net: Network, arch: Architecture) -> list[torch.nn.Parameter]:
+    """Parameters of every module on `arch`'s path, in a fixed order (the same on every rank)."""
+    seen: set[int] = set()
+    out = []
+    for _, module in path_modules(net, arch):
+        for p in module.parameters(recurse=False):
+            if p.requires_grad and id(p) not in seen:
+                seen.add(id(p))
+                out.append(p)
+    return out
+
+
+def allreduce_gradients(net: Network, arch: Architecture, rank: Rank) -> None:
+    """Average gradients over ranks. The reduced set depends only on the path, not on the data:
+    a module such as the template-embedding fallback runs only on ranks whose batch needs it, so
+    a rank without a gradient contributes zeros."""
     if rank.world == 1:
         return
-    grads = [p.grad for p in net.parameters() if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.reshape(-1) for g in grads])
+    params = path_parameters(net, arch)
+    flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params])
     dist.all_reduce(flat)
     flat /= rank.world
     offset = 0
-    for g in grads:
-        g.copy_(flat[offset:offset + g.numel()].view_as(g))
-        offset += g.numel()
+    for p in params:
+        chunk = flat[offset:offset + p.numel()].view_as(p)
+        offset += p.numel()
+        if p.grad is not None:
+            p.grad.copy_(chunk)
+        elif bool(chunk.any()):  # used on another rank only
+            p.grad = chunk.clone()
 
 
 class Trainer:
@@ -223,7 +240,7 @@ class Trainer:
             self.scaler.unscale_(self.optimizer)
         else:
             total.backward()
-        allreduce_gradients(self.net, self.rank)
+        allreduce_gradients(self.net, arch, self.rank)
         if self.grad_clip:
             torch.nn.utils.clip_grad_norm_([p for p in self.net.parameters() if p.grad is not None], self.grad_clip)
         if self.scaler is not None:
