@@ -33,7 +33,13 @@ from nasvl.data.pairs import PairDataset
 from nasvl.errors import NasvlError
 from nasvl.space import Architecture
 from nasvl.supernet import ArchSampler, LanguageInput, Network, Supernet, path_modules
-from nasvl.train.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from nasvl.train.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from nasvl.train.config import ADAMW_DEFAULT, OptimizerConfig, TrainSpec
 from nasvl.train.logging import TrainLogger
 from nasvl.train.schedule import lr_factor

@@ -1,0 +1,88 @@
+"""`nasvl search CONFIG --supernet CKPT`, `nasvl search report RUN_DIR`, `nasvl export RUN_DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from nasvl.errors import ConfigError
+
+
+def _search(args: argparse.Namespace) -> int:
+    if args.target == "report":
+        if not args.run_dir:
+            raise ConfigError("usage: nasvl search report RUN_DIR")
+        return _report(Path(args.run_dir))
+    if not args.supernet:
+        raise ConfigError("nasvl search CONFIG.yaml needs --supernet CHECKPOINT (from nasvl train-supernet)")
+    from nasvl.search.config import load_search_spec
+    from nasvl.search.run import run_search
+
+    spec = load_search_spec(args.target)
+    search = spec.search
+    if args.strategy:
+        search = dataclasses.replace(search, strategy=args.strategy, options={})
+    if args.workers:
+        search = dataclasses.replace(search, trials_in_parallel=args.workers)
+    spec = dataclasses.replace(spec, search=search)
+    out = Path(args.out) if args.out else Path("runs") / spec.name / "search"
+    summary = run_search(spec, args.supernet, out, address=args.address, resume=args.resume)
+    Console().print(f"[bold]search done[/bold]: {summary['completed']} completed, {summary['failed']} failed, "
+                    f"{summary['retries']} retries, {summary['reruns_after_kill']} re-runs after kills; "
+                    f"best SUC {summary['best']['suc'] if summary['best'] else '-'}; records in {out}")
+    return 0
+
+
+def _report(run_dir: Path) -> int:
+    from nasvl.search.plots import plot_search
+    from nasvl.search.records import load_records
+
+    records = load_records(run_dir)
+    table = Table(title=f"leaderboard — {run_dir}")
+    for col in ("rank", "trial", "SUC", "P", "PNorm", "params", "MACs", "latency ms"):
+        table.add_column(col, justify="right")
+    for i, r in enumerate(records.best(10), start=1):
+        res = r.result
+        table.add_row(str(i), str(r.nasvl_trial), f"{res.suc:.4f}", f"{res.prec:.4f}", f"{res.norm_prec:.4f}",
+                      f"{res.params:,}", f"{res.macs:,}", f"{res.latency_ms:.1f}")
+    console = Console()
+    console.print(table)
+    s = records.summary()
+    console.print(f"{s['trials']} trials: {s['completed']} completed, {s['failed']} failed, "
+                  f"{s['retries']} retries, {s['reruns_after_kill']} re-runs after kills")
+    for path in plot_search(records, run_dir / "plots"):
+        console.print(f"plot: {path}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from nasvl.search.export import export_records
+
+    paths = export_records(args.run_dir, args.out, top=args.top, pareto=args.pareto)
+    for p in paths:
+        Console().print(f"exported {p}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("search", help="search a trained supernet on Ray Tune (or: search report RUN_DIR)")
+    p.add_argument("target", help="search config YAML, or 'report'")
+    p.add_argument("run_dir", nargs="?", help="with 'report': the search run folder")
+    p.add_argument("--supernet", help="supernet checkpoint from nasvl train-supernet")
+    p.add_argument("--strategy", help="override the config's strategy (with its default options)")
+    p.add_argument("--workers", type=int, default=None, help="trials evaluated in parallel")
+    p.add_argument("--address", default=None, help="Ray cluster address (auto or HOST:PORT); default local")
+    p.add_argument("--resume", action="store_true", help="continue a killed search (Tuner.restore)")
+    p.add_argument("--out", default=None, help="run folder (default runs/<name>/search)")
+    p.set_defaults(handler=_search)
+    e = subparsers.add_parser("export", help="export the best searched architecture(s) with inherited weights")
+    e.add_argument("run_dir")
+    group = e.add_mutually_exclusive_group()
+    group.add_argument("--top", type=int, default=1)
+    group.add_argument("--pareto", action="store_true", help="the SUC-vs-latency Pareto set")
+    e.add_argument("--out", required=True)
+    e.set_defaults(handler=_export)

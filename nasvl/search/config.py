@@ -1,0 +1,86 @@
+"""Search configuration (a file, or a job's `search` step).
+
+    name: tiny_search
+    val: {root: data/synth/val, format: lasot}        # videos that score candidates
+    pairs: {sources: [...]}                           # training pairs for BN recalibration
+    language: {model: minilm}
+    search:
+      strategy: spos_evolution
+      options: {population: 16, generations: 4}
+      objectives: [suc]                               # or [suc, latency_ms] / [suc, macs]
+      trials_in_parallel: 2                           # concurrent Tune trials (workers)
+      cpus_per_trial: 1
+      gpus_per_trial: 0                               # a fraction lets trials share a GPU
+      max_failures: 2                                 # retries of a failed/killed trial
+      eval: {max_frames: 60, recalibration_batches: 8}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nasvl.config import Node, load_yaml, parse_dataclass
+from nasvl.data.mixing import PairsConfig, parse_pairs_config
+from nasvl.data.registry import FORMATS
+from nasvl.search.evaluator import EvalConfig
+from nasvl.search.result import MAXIMIZE, MINIMIZE
+from nasvl.search.strategy import STRATEGIES
+from nasvl.train.config import LanguageConfig
+
+
+@dataclass(frozen=True)
+class ValConfig:
+    root: str
+    format: str = "lasot"
+    split: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    strategy: str = "spos_evolution"
+    options: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    objectives: tuple[str, ...] = ("suc",)
+    trials_in_parallel: int = 1
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    max_failures: int = 2
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    name: str
+    val: ValConfig
+    pairs: PairsConfig | None
+    language: LanguageConfig
+    search: SearchConfig
+    file: str = ""
+
+
+def parse_search_spec(node: Node) -> SearchSpec:
+    node.check_keys({"name", "val", "pairs", "language", "search"}, {"name", "val", "search"})
+    val = parse_dataclass(ValConfig, node.child("val"))
+    if val.format not in FORMATS:
+        raise node.child("val").child("format").error(f"unknown format {val.format!r} (known: {', '.join(FORMATS)})")
+    search = parse_dataclass(SearchConfig, node.child("search"))
+    s = node.child("search")
+    if search.strategy not in STRATEGIES:
+        raise s.child("strategy").error(f"unknown strategy {search.strategy!r} (known: "
+                                        f"{', '.join(STRATEGIES.names())})")
+    for i, obj in enumerate(search.objectives):
+        if obj not in MAXIMIZE + MINIMIZE:
+            raise s.child("objectives").child(i).error(
+                f"unknown objective {obj!r} (known: {', '.join(MAXIMIZE + MINIMIZE)})")
+    if search.trials_in_parallel < 1:
+        raise s.child("trials_in_parallel").error("must be >= 1")
+    pairs = parse_pairs_config(node.child("pairs")) if "pairs" in node.mapping() else None
+    language = parse_dataclass(LanguageConfig, node.get("language", {}))
+    return SearchSpec(node.child("name").as_str(), val, pairs, language, search, node.doc.file)
+
+
+def load_search_spec(path: str | Path) -> SearchSpec:
+    return dataclasses.replace(parse_search_spec(load_yaml(path).root), file=str(path))

@@ -1,0 +1,50 @@
+"""Search plots: score against trial order (with the running best), and the Pareto scatter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from nasvl.search.records import Records  # noqa: E402
+
+
+def plot_search(records: Records, out_dir: str | Path) -> list[Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    done = sorted(records.completed, key=lambda r: r.nasvl_trial or "")
+    paths = []
+    if not done:
+        return paths
+    sucs = [r.result.suc for r in done]  # type: ignore[union-attr]
+    best = [max(sucs[: i + 1]) for i in range(len(sucs))]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(range(1, len(sucs) + 1), sucs, s=12, label="trial SUC")
+    ax.plot(range(1, len(best) + 1), best, color="C1", label="best so far")
+    ax.set_xlabel("trial (proposal order)")
+    ax.set_ylabel("validation SUC")
+    ax.legend()
+    fig.tight_layout()
+    paths.append(out / "score_vs_trial.png")
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+    for cost in ("latency_ms", "macs"):
+        pts = [(getattr(r.result, cost), r.result.suc) for r in done if getattr(r.result, cost) is not None]
+        if not pts:
+            continue
+        front = {id(r) for r in records.pareto(("suc", cost))}
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=12, label="trials")
+        f = sorted((getattr(r.result, cost), r.result.suc) for r in done if id(r) in front)
+        ax.plot([p[0] for p in f], [p[1] for p in f], "o-", color="C3", label="Pareto front")
+        ax.set_xlabel(cost)
+        ax.set_ylabel("validation SUC")
+        ax.legend()
+        fig.tight_layout()
+        paths.append(out / f"pareto_suc_{cost}.png")
+        fig.savefig(paths[-1], dpi=120)
+        plt.close(fig)
+    return paths

@@ -1,0 +1,79 @@
+"""`TrialResult`: what evaluating one architecture produced (the evaluator builds these).
+
+JSON is strict (no NaN/Infinity tokens, which `json` would otherwise emit and
+most readers reject): a non-finite float is written as ``null`` and read back
+as NaN, so a NaN SUC survives a round trip and still counts as "not ok".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from nasvl.errors import NasvlError
+
+# Direction of every objective a result can be ranked on (used by `Strategy.pareto`).
+MAXIMIZE = ("suc", "prec", "norm_prec")
+MINIMIZE = ("params", "macs", "latency_ms", "wall_s")
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    suc: float
+    prec: float | None = None
+    norm_prec: float | None = None
+    params: int | None = None
+    macs: int | None = None
+    latency_ms: float | None = None
+    wall_s: float | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Usable for ranking: no error and a finite SUC."""
+        return self.error is None and isinstance(self.suc, int | float) and math.isfinite(self.suc)
+
+    @classmethod
+    def failed(cls, error: str, *, wall_s: float | None = None) -> TrialResult:
+        return cls(suc=math.nan, wall_s=wall_s, error=error)
+
+    def objective(self, name: str) -> float | None:
+        """The value of objective `name` (see MAXIMIZE/MINIMIZE), None when unknown or non-finite."""
+        if name not in MAXIMIZE + MINIMIZE:
+            raise NasvlError(f"unknown objective {name!r} (known: {', '.join(MAXIMIZE + MINIMIZE)})")
+        value = getattr(self, name)
+        if value is None or not math.isfinite(value):
+            return None
+        return float(value)
+
+    # ---- JSON ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        for key, value in out.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                out[key] = None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrialResult:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise NasvlError(f"unknown TrialResult keys {sorted(unknown)} (known: {', '.join(sorted(names))})")
+        kwargs = dict(data)
+        if kwargs.get("suc") is None:
+            kwargs["suc"] = math.nan
+        for key in ("params", "macs"):
+            if kwargs.get(key) is not None:
+                kwargs[key] = int(kwargs[key])
+        return cls(**kwargs)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> TrialResult:
+        return cls.from_dict(json.loads(text))

@@ -1,0 +1,1 @@
+"""Test helpers shipped with the package, for users' own plugins (cf. ``optuna.testing``)."""

@@ -1,0 +1,32 @@
+"""Running a tracker over videos (one-pass evaluation): the loop shared by evaluation and search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from nasvl.data.video import Video
+from nasvl.tracking.tracker import Tracker
+
+
+def track_video(tracker: Tracker, frames: Sequence[np.ndarray], init_box: Sequence[float],
+                text: str | None = None) -> np.ndarray:
+    """OPE: initialise on frame 0 with the ground truth (which is also frame 0's prediction), track the rest."""
+    boxes = np.zeros((len(frames), 4), dtype=np.float64)
+    tracker.initialize(frames[0], init_box, text)
+    boxes[0] = np.asarray(init_box, dtype=np.float64)
+    for i in range(1, len(frames)):
+        box, _ = tracker.track(frames[i])
+        boxes[i] = box
+    return boxes
+
+
+def first_frames(video: Video, limit: int | None) -> Video:
+    """The video cut to its first `limit` frames (None: whole video)."""
+    if limit is None or limit >= len(video):
+        return video
+    import dataclasses
+
+    return dataclasses.replace(video, frames=video.frames[:limit], boxes=video.boxes[:limit],
+                               absent=video.absent[:limit])
