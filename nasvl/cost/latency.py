@@ -87,16 +87,17 @@ def measure_table(net: Supernet, device: torch.device | str = "cpu", repeats: in
         for i, layer in enumerate(net.layers[key][st.name]):
             slot = space.slot(f"{branch}.{st.name}.{i}")
             inp = feat
-            table[slot.path] = {op: time_ms(lambda op=op: layer(inp, op), device, repeats) for op in slot.options}
+            table[slot.path] = {op: time_ms(lambda op=op, m=layer, x=inp: m(x, op), device, repeats)
+                               for op in slot.options}
             feat = layer(inp, slot.options[0])
         if branch in net.mixers and st.name in net.mixers[branch]:
             mixer = net.mixers[branch][st.name]
             f_l = torch.zeros(1, space.mixer.language_dim, device=device)  # type: ignore[union-attr]
-            fixed += time_ms(lambda: mixer.linear(f_l), device, repeats)
+            fixed += time_ms(lambda m=mixer, v=f_l: m.linear(v), device, repeats)
             for kind, module in (("pre", mixer.pre), ("post", mixer.post)):
                 slot = space.slot(f"{branch}.{st.name}.{kind}")
                 inp = feat
-                table[slot.path] = {op: time_ms(lambda op=op, m=module: m(inp, op), device, repeats)
+                table[slot.path] = {op: time_ms(lambda op=op, m=module, x=inp: m(x, op), device, repeats)
                                     for op in slot.options}
     if net.head is not None and net.plugin is not None:
         arch = space.sample(random.Random(0))

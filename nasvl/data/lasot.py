@@ -50,7 +50,7 @@ def discover(root: Path, split: str | None) -> list[Pending]:
     for class_dir in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for seq_dir in sorted(p for p in class_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
             if keep is None or keep(seq_dir.name):
-                out.append((seq_dir.name, partial(read_sequence, seq_dir, dataset=base.name or "lasot")))
+                out.append((seq_dir.name, partial(read_sequence, seq_dir)))
     return out
 
 

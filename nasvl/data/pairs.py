@@ -23,6 +23,11 @@ from nasvl.errors import DataError
 
 LangMode = Literal["zeros", "template"]
 
+# OpenCV's own thread pool does not survive fork(): a DataLoader worker forked after the
+# parent ran a threaded cv2 call can deadlock. Data loading parallelises over workers,
+# so cv2 runs single-threaded in any process that builds pairs (pysot/mmcv do the same).
+cv2.setNumThreads(0)
+
 
 @dataclass(frozen=True)
 class PairSource:

@@ -105,9 +105,16 @@ def _render_video(job: _Job, cfg: SynthConfig, out_root: Path) -> None:
     tracks = [sc.Track(target, sc.plan_motion(rng, n, w, h, target.radius, abrupt=rng.random() < 0.5,
                                               out_of_view=oov), sc.plan_scale(rng, n), 0)]
     for k, spec in enumerate(others, 1):
-        tracks.append(sc.Track(spec, sc.plan_motion(rng, n, w, h, spec.radius, abrupt=rng.random() < 0.3,
-                                                    out_of_view=False, avoid=tracks[0].centers[0]), sc.plan_scale(rng, n), k))
-    order = rng.permutation(len(tracks))  # random depth: distractors may pass over the target
+        path = sc.plan_motion(rng, n, w, h, spec.radius, abrupt=rng.random() < 0.3, out_of_view=False,
+                              avoid=tracks[0].centers[0], clearance=1.6 * (target.radius + spec.radius) + 20)
+        tracks.append(sc.Track(spec, path, sc.plan_scale(rng, n), k))
+    order = [int(k) for k in rng.permutation(len(tracks))]  # random depth: distractors may cover the target
+    # ...but not in frame 1, where a tracker is initialised: objects that start on top of
+    # the target are drawn below it.
+    start, reach = tracks[0].centers[0], 1.4 * target.radius * tracks[0].scales[0]
+    under = [k for k in order[order.index(0) + 1:] if np.linalg.norm(tracks[k].centers[0] - start)
+             < reach + 1.4 * tracks[k].spec.radius * tracks[k].scales[0]]
+    order = under + [k for k in order if k not in under]
     pad = 80
     canvas = sc.background(rng, h + 2 * pad, w + 2 * pad)
     pan_end = rng.uniform(-pad, pad, 2)
@@ -121,6 +128,9 @@ def _render_video(job: _Job, cfg: SynthConfig, out_root: Path) -> None:
     t_mid = int(rng.integers(int(0.6 * n), int(0.9 * n)))
     bar_world = tracks[0].centers[t_mid, 0] + cam[t_mid, 0]
     bar_half = target.radius * tracks[0].scales[t_mid] * target.aspect * rng.uniform(0.7, 1.4)
+    # No pillar where it would hide the target in frame 1: a tracker is initialised there.
+    start_gap = abs(bar_world - cam[0, 0] - tracks[0].centers[0, 0])
+    pillar = pillar and start_gap > bar_half + target.radius * tracks[0].scales[0] * target.aspect + 4
     # An opaque pillar with horizontal bands, fixed to the background (it pans with it).
     bar_rows = np.where((np.arange(h) // 10) % 2 == 0, 1.0, 0.8)[:, None] * rng.uniform(80, 140, 3)
     bar_rows = bar_rows.astype(np.uint8)[:, None, :]

@@ -85,42 +85,63 @@ def random_spec(rng: np.random.Generator, *, shape: str | None = None, color: st
 
 
 def plan_motion(rng: np.random.Generator, n: int, width: int, height: int, radius: float, *,
-                abrupt: bool, out_of_view: bool, avoid: np.ndarray | None = None) -> np.ndarray:
-    """Centre trajectory: smooth momentum walk bouncing off the borders, with optional
-    abrupt velocity jumps and one excursion out of the frame and back. The start keeps
-    clear of `avoid` (the target's start) so the first frame shows the target whole."""
-    for _ in range(20):
-        pos = np.array([rng.uniform(0.15, 0.85) * width, rng.uniform(0.15, 0.85) * height])
-        if avoid is None or np.linalg.norm(pos - avoid) > 2.2 * radius + 45:
+                abrupt: bool, out_of_view: bool, avoid: np.ndarray | None = None,
+                clearance: float = 0.0) -> np.ndarray:
+    """Centre trajectory: a smooth momentum walk kept in view by a soft border, with
+    optional abrupt dashes and one excursion out of the frame and back (leave fast,
+    stay out 6–13 frames, steer back). The start keeps `clearance` px from `avoid`
+    (the target's start) so the first frame shows the target whole."""
+    size = np.array([width, height], float)
+    best, best_gap = None, -1.0
+    for _ in range(30):
+        pos = rng.uniform(0.15, 0.85, 2) * size
+        gap = np.inf if avoid is None else float(np.linalg.norm(pos - avoid))
+        if gap > best_gap:
+            best, best_gap = pos, gap
+        if gap > clearance:
             break
+    pos = best
     vel = rng.normal(0, 1.5, 2)
     jumps = set(rng.choice(np.arange(5, n), size=min(3, n - 5), replace=False).tolist()) if abrupt else set()
-    exit_at = int(rng.integers(n // 4, n // 2)) if out_of_view else -1
-    away = int(rng.integers(6, 14))  # frames spent outside
+    exit_at = int(rng.integers(n // 4, n // 2)) if out_of_view else n
+    away = int(rng.integers(6, 14))
     exit_dir = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]], float)[rng.integers(4)]
     margin = radius + 4
+    outside = size / 2 + (size / 2 + 2.2 * radius) * exit_dir  # beyond the border even at 1.7x scale
+    state, left_at = "normal", n
     out = np.empty((n, 2))
     for t in range(n):
-        if exit_at <= t < exit_at + away:
-            # Leave fast towards one border, then wait outside until it is time to return.
-            limit = np.array([width, height]) / 2 + (np.array([width, height]) / 2 + 3 * radius) * exit_dir
-            target = np.where(exit_dir != 0, limit, pos)
-            pos = pos + np.clip(target - pos, -12, 12)
-            vel = -exit_dir * 3.0
+        if state == "normal" and t >= exit_at:
+            state = "leaving"
+        if state == "leaving":
+            axis = int(np.flatnonzero(exit_dir)[0])
+            pos[axis] += np.clip(outside[axis] - pos[axis], -14, 14)
+            if abs(outside[axis] - pos[axis]) < 1e-6:
+                state, left_at = "away", t
+        elif state == "away":
+            if t - left_at >= away:
+                state = "returning"
+        elif state == "returning":
+            home = size / 2 - pos
+            pos = pos + 6 * home / max(np.linalg.norm(home), 1e-9)
+            if (pos > margin).all() and (pos < size - margin).all():
+                state, vel = "normal", 1.5 * home / max(np.linalg.norm(home), 1e-9)
+                exit_at = n  # one excursion per video
         else:
             if t in jumps:
-                vel = rng.normal(0, 7, 2)  # abrupt: a sudden fast dash in a new direction
+                # Abrupt motion: a jump of more than the object's size (LaSOT's "fast motion",
+                # as after dropped frames), then a fast dash in a new direction.
+                heading = rng.normal(0, 1, 2)
+                pos = np.clip(pos + heading / max(np.linalg.norm(heading), 1e-9) * 2.6 * radius,
+                              margin, size - margin)
+                vel = rng.normal(0, 7, 2)
             vel = 0.92 * vel + rng.normal(0, 0.35, 2)
             speed = np.linalg.norm(vel)
             if speed > 9:
                 vel *= 9 / speed
+            # Soft border: push back towards the inside, stronger the further out it is.
+            vel += np.where(pos < margin, 0.8, 0.0) - np.where(pos > size - margin, 0.8, 0.0)
             pos = pos + vel
-            inside = (pos > margin) & (pos < np.array([width, height]) - margin)
-            returning = exit_at >= 0 and exit_at + away <= t < exit_at + away + 25
-            if not returning:
-                for k in range(2):
-                    if not inside[k]:
-                        vel[k] = abs(vel[k]) if pos[k] <= margin else -abs(vel[k])
         out[t] = pos
     return out
 

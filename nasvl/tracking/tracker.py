@@ -32,6 +32,7 @@ import torch
 from nasvl.config import load_yaml, parse_dataclass
 from nasvl.errors import ConfigError, known
 from nasvl.registry import Registry
+from nasvl.tracking.plugin import TRACKERS
 
 if TYPE_CHECKING:
     from nasvl.space import Architecture
@@ -80,6 +81,17 @@ def register_inference(*names: str, params_cls: type, params_file: str | Path) -
     return decorator
 
 
+def load_plugins() -> None:
+    """Import every `nasvl.trackers` plugin package now.
+
+    A plugin package may register ops its spaces use (the built-in one registers
+    `bottleneck` for siamcar_resnet50.yaml). The space parser checks ops before it reads
+    the `tracker:` section, so call this before parsing such a space (or an export of it).
+    """
+    TRACKERS.names()
+    INFERENCE.names()
+
+
 def load_params(tracker: str, benchmark: str | None = None, path: str | Path | None = None) -> Any:
     """One benchmark's parameter set from `path` (default: the tracker's own file); its `default:` if None."""
     entry = INFERENCE.get(tracker)
@@ -109,6 +121,8 @@ def build_tracker(net: Subnet | tuple[Supernet, Architecture], params: Any = Non
     above, or None for the tracker's own file; `benchmark` picks the set (None: the file's
     default). `overrides` replaces single fields (e.g. {"window_influence": 0.4}).
     `embed_text(text)` returns the (d,) sentence embedding, or None for no description.
+    The network is moved to `device` and put in eval mode (a supernet too: score candidates
+    after `recalibrate_bn`, then switch it back to train mode yourself).
     """
     if isinstance(net, tuple):
         network, arch = net

@@ -46,7 +46,7 @@ def test_analytic_cost_matches_hooks_on_real_forwards(tiny_backbone) -> None:
         t = torch.randn(1, 3, 63, 63)
         s = torch.randn(1, 3, 127, 127)
 
-        def run():
+        def run(sub=sub, t=t, s=s, arch=arch):
             _, stage_lang = sub.features("template", t, arch, None)
             sub.features("search", s, arch, stage_lang=stage_lang)
 

@@ -5,7 +5,7 @@ import random
 import pytest
 import torch
 
-from nasvl.ops import OpSpec, SPOS_CHOICES, build_op
+from nasvl.ops import SPOS_CHOICES, OpSpec, build_op
 from nasvl.space import load_space, parse_space_text
 from nasvl.supernet import LanguageInput, build_supernet, path_modules, recalibrate_bn, roi_pool
 from tests.conftest import SPACES, TINY_BACKBONE
