@@ -76,6 +76,7 @@ def build_pair_dataset(cfg: PairsConfig, *, base_dir: str | Path | None = None,
     sources = []
     for src in cfg.sources:
         root = Path(src.root) if base_dir is None or Path(src.root).is_absolute() else Path(base_dir) / src.root
+        root = root.resolve()  # absolute: Ray workers run in other working directories
         videos = load_dataset(root, src.format, src.split, strict=False)
         if not videos:
             raise ConfigError(f"source {src.name or src.root!r} has no readable video", path="pairs.sources")

@@ -63,11 +63,17 @@ class SearchSpec:
 
 def parse_search_spec(node: Node) -> SearchSpec:
     node.check_keys({"name", "val", "pairs", "language", "search"}, {"name", "val", "search"})
-    val = parse_dataclass(ValConfig, node.child("val"))
+    pairs = node.child("pairs") if "pairs" in node.mapping() else None
+    return search_spec_from_nodes(node.child("name").as_str(), node.child("val"), pairs,
+                                  node.get("language", {}), node.child("search"))
+
+
+def search_spec_from_nodes(name: str, val_node: Node, pairs_node: Node | None, language: Node,
+                           s: Node) -> SearchSpec:
+    val = parse_dataclass(ValConfig, val_node)
     if val.format not in FORMATS:
-        raise node.child("val").child("format").error(f"unknown format {val.format!r} (known: {', '.join(FORMATS)})")
-    search = parse_dataclass(SearchConfig, node.child("search"))
-    s = node.child("search")
+        raise val_node.child("format").error(f"unknown format {val.format!r} (known: {', '.join(FORMATS)})")
+    search = parse_dataclass(SearchConfig, s)
     if search.strategy not in STRATEGIES:
         raise s.child("strategy").error(f"unknown strategy {search.strategy!r} (known: "
                                         f"{', '.join(STRATEGIES.names())})")
@@ -77,9 +83,8 @@ def parse_search_spec(node: Node) -> SearchSpec:
                 f"unknown objective {obj!r} (known: {', '.join(MAXIMIZE + MINIMIZE)})")
     if search.trials_in_parallel < 1:
         raise s.child("trials_in_parallel").error("must be >= 1")
-    pairs = parse_pairs_config(node.child("pairs")) if "pairs" in node.mapping() else None
-    language = parse_dataclass(LanguageConfig, node.get("language", {}))
-    return SearchSpec(node.child("name").as_str(), val, pairs, language, search, node.doc.file)
+    pairs = parse_pairs_config(pairs_node) if pairs_node is not None else None
+    return SearchSpec(name, val, pairs, parse_dataclass(LanguageConfig, language), search, s.doc.file)
 
 
 def load_search_spec(path: str | Path) -> SearchSpec:

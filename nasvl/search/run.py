@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,10 @@ def run_search(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: str | Path,
 
     run_dir = Path(run_dir).resolve()
     exp_dir = run_dir / "tune" / EXPERIMENT
+    if resume and exp_dir.exists() and not (exp_dir / "tuner.pkl").exists():
+        # Killed before Tune wrote its first state: nothing was recorded, start afresh.
+        shutil.rmtree(exp_dir)
+        resume = False
     if exp_dir.exists() and not resume:
         raise NasvlError(f"{run_dir} already holds a search; pass --resume to continue it, or choose another "
                          "output folder (results are never overwritten silently)")
@@ -117,8 +122,12 @@ def run_search(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: str | Path,
                                       failure_config=tune.FailureConfig(max_failures=s.max_failures),
                                       callbacks=callbacks, verbose=0),
         )
-    tuner.fit()
+    grid = tuner.fit()
     records = load_records(run_dir)
+    if not records.completed and records.records:
+        first = next((r for r in grid if r.error), None)
+        reason = f": {first.error}" if first is not None else ""
+        raise NasvlError(f"every evaluated trial failed; the search stopped (see {exp_dir}){reason}"[:2000])
     summary = {"run_dir": str(run_dir), "seconds": time.perf_counter() - started, **records.summary()}
     atomic_write_json(run_dir / "summary.json", summary, sort_keys=False)
     return summary

@@ -46,12 +46,22 @@ class StrategySearcher(Searcher):
         self.strategy: Strategy = build_strategy(strategy_name, parse_space_dict(space_raw), seed,
                                                  run_dir=run_dir, **options)
         self.tune_to_nasvl: dict[str, str] = {}
+        self.outcomes: list[bool] = []  # ok/failed per told trial, to stop a search whose setup is broken
+
+    ABORT_AFTER = 3
+
+    @property
+    def aborted(self) -> bool:
+        """The first trials all failed: a systematic error (bad data path, broken setup), not a bad candidate."""
+        return len(self.outcomes) >= self.ABORT_AFTER and not any(self.outcomes)
 
     # ---- Searcher API -----------------------------------------------------------------------
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         if trial_id in self.tune_to_nasvl:  # Tune re-asks for a trial it already has (restore)
             record = self.strategy.trial(self.tune_to_nasvl[trial_id])
             return {"arch": record.arch.to_dict(), "nasvl_trial": record.trial_id}
+        if self.aborted:
+            return Searcher.FINISHED
         proposals = self.strategy.ask(1)
         if not proposals:
             return Searcher.FINISHED if self.strategy.done else None
@@ -65,22 +75,27 @@ class StrategySearcher(Searcher):
             return
         if error or not result or "suc" not in result:
             self.strategy.tell(nasvl_id, TrialResult.failed("trial failed in Ray (see the trial's error file)"))
+            self.outcomes.append(False)
             return
-        self.strategy.tell(nasvl_id, result_from_metrics(result))
+        told = result_from_metrics(result)
+        self.strategy.tell(nasvl_id, told)
+        self.outcomes.append(told.ok)
 
     # ---- persistence: JSON, not pickle --------------------------------------------------------
     def save(self, checkpoint_path: str) -> None:
-        state = {"strategy": self.strategy.state_dict(), "tune_to_nasvl": self.tune_to_nasvl}
+        state = {"strategy": self.strategy.state_dict(), "tune_to_nasvl": self.tune_to_nasvl,
+                 "outcomes": self.outcomes}
         Path(checkpoint_path).write_text(json.dumps(state), encoding="utf-8")
 
     def restore(self, checkpoint_path: str) -> None:
         state = json.loads(Path(checkpoint_path).read_text(encoding="utf-8"))
         self.strategy.load_state_dict(state["strategy"])
         self.tune_to_nasvl = state["tune_to_nasvl"]
+        self.outcomes = state.get("outcomes", [])
 
     def __getstate__(self) -> dict[str, Any]:
         return {"spec": self._spec, "state": {"strategy": self.strategy.state_dict(),
-                                              "tune_to_nasvl": self.tune_to_nasvl}}
+                                              "tune_to_nasvl": self.tune_to_nasvl, "outcomes": self.outcomes}}
 
     def __setstate__(self, data: dict[str, Any]) -> None:
         spec = dict(data["spec"])
@@ -88,6 +103,7 @@ class StrategySearcher(Searcher):
         self.__init__(**spec, metric=metric, mode=mode)  # type: ignore[misc]
         self.strategy.load_state_dict(data["state"]["strategy"])
         self.tune_to_nasvl = data["state"]["tune_to_nasvl"]
+        self.outcomes = data["state"].get("outcomes", [])
 
 
 def result_from_metrics(metrics: dict[str, Any]) -> TrialResult:

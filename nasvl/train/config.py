@@ -83,32 +83,40 @@ ADAMW_DEFAULT = OptimizerConfig(name="adamw", lr=1e-4, weight_decay=1e-4, backbo
 
 
 def resolve_path(path: str, relative_to: str | Path | None) -> Path:
-    """A relative path is taken from the working directory, else from the config file's folder."""
+    """A relative path is taken from the working directory, else from the config file's folder.
+
+    Always absolute: Ray workers run in other working directories.
+    """
     p = Path(path)
     if p.is_absolute() or p.exists() or relative_to is None:
-        return p
+        return p.resolve()
     alt = Path(relative_to).parent / p
-    return alt if alt.exists() else p
+    return (alt if alt.exists() else p).resolve()
 
 
 def parse_train_spec(node: Node, *, require_space: bool = True) -> TrainSpec:
     node.check_keys({"name", "space", "pairs", "language", "train"}, {"name", "pairs", "train"})
-    name = node.child("name").as_str()
-    space = node.child("space").as_str() if "space" in node.mapping() else None
+    space = node.child("space") if "space" in node.mapping() else None
+    return train_spec_from_nodes(node.child("name").as_str(), space, node.child("pairs"),
+                                 node.get("language", {}), node.child("train"), require_space=require_space)
+
+
+def train_spec_from_nodes(name: str, space: Node | None, pairs: Node, language: Node, train: Node, *,
+                          require_space: bool = True) -> TrainSpec:
+    """Build a TrainSpec from sections that may live anywhere in a file (e.g. a job's steps)."""
     if require_space and space is None:
-        raise node.error("missing required key 'space' (the search space to train)")
-    train = parse_dataclass(TrainConfig, node.child("train"))
-    t = node.child("train")
-    if train.steps < 1:
-        raise t.child("steps").error("must be >= 1")
-    if train.batch_size < 1:
-        raise t.child("batch_size").error("must be >= 1")
-    if train.checkpoint_every < 1:
-        raise t.child("checkpoint_every").error("must be >= 1")
-    if train.amp != "none" and not train.device.startswith("cuda"):
-        raise t.child("amp").error(f"AMP ({train.amp}) needs a CUDA device; device is {train.device!r}")
-    language = parse_dataclass(LanguageConfig, node.get("language", {}))
-    return TrainSpec(name, space, parse_pairs_config(node.child("pairs")), language, train, node.doc.file)
+        raise train.error("missing the search space to train ('space')")
+    cfg = parse_dataclass(TrainConfig, train)
+    if cfg.steps < 1:
+        raise train.child("steps").error("must be >= 1")
+    if cfg.batch_size < 1:
+        raise train.child("batch_size").error("must be >= 1")
+    if cfg.checkpoint_every < 1:
+        raise train.child("checkpoint_every").error("must be >= 1")
+    if cfg.amp != "none" and not cfg.device.startswith("cuda"):
+        raise train.child("amp").error(f"AMP ({cfg.amp}) needs a CUDA device; device is {cfg.device!r}")
+    return TrainSpec(name, space.as_str() if space is not None else None, parse_pairs_config(pairs),
+                     parse_dataclass(LanguageConfig, language), cfg, train.doc.file)
 
 
 def load_train_spec(path: str | Path, *, require_space: bool = True) -> TrainSpec:

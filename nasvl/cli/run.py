@@ -1,0 +1,83 @@
+"""`nasvl run JOB.yaml [--address ADDR] [--resume] [--dry-run]`: the whole pipeline, step by step."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from nasvl.jobs import load_job, plan, run_job
+
+
+def _summary(console: Console, run_dir: Path) -> None:
+    """The searched architecture and the plots, after the evaluation table."""
+    export = run_dir / "export" / "best"
+    if (export / "arch.yaml").is_file():
+        console.rule("searched architecture")
+        console.print((export / "arch.yaml").read_text().strip())
+        if (export / "cand.json").is_file():
+            console.print(f"official CAND: {json.loads((export / 'cand.json').read_text())['CAND']}")
+    done = run_dir / "evaluate" / "DONE.json"
+    if done.is_file():
+        outputs = json.loads(done.read_text())["outputs"]
+        console.rule("plots")
+        for ds in outputs["datasets"].values():
+            for p in ds["plots"]:
+                console.print(p)
+
+
+def _run(args: argparse.Namespace) -> int:
+    runs = Path(args.runs)
+    from nasvl.config import load_yaml
+
+    if "ablation" in (load_yaml(args.job).data or {}):
+        return _run_ablation(args, runs)
+    job = load_job(args.job, runs)
+    run_dir = runs / job.name
+    console = Console()
+    if args.dry_run:
+        missing = plan(job, run_dir, console)
+        console.print(f"[bold]{args.job}: valid[/bold]; {len(missing)} data path(s) missing")
+        return 0
+    plan(job, run_dir, console)
+    workers = args.workers or job.compute.train_workers
+    result = run_job(job, run_dir, resume=args.resume, address=args.address, workers=workers, console=console)
+    if (run_dir / "evaluate" / "DONE.json").is_file():
+        from nasvl.metrics.report import print_table
+
+        for ds, info in json.loads((run_dir / "evaluate" / "DONE.json").read_text())["outputs"]["datasets"].items():
+            report = json.loads(Path(info["report"]).read_text())
+            print_table(report, title=f"{job.name} — {ds}", console=console)
+    _summary(console, run_dir)
+    times = ", ".join(f"{k} {v:.0f}s" for k, v in result["timings"].items())
+    console.print(f"[bold]job {job.name} done[/bold] ({times or 'all steps were already complete'})")
+    return 0
+
+
+def _run_ablation(args: argparse.Namespace, runs: Path) -> int:
+    from nasvl.jobs.ablation import load_ablation, run_ablation
+
+    ablation = load_ablation(args.job, runs)
+    console = Console()
+    for variant, job in ablation.variants:
+        what = f"reuses {variant.reuse}" if job is None else " → ".join(job.steps)
+        console.print(f"variant [bold]{variant.name}[/bold]: {what}")
+    if args.dry_run:
+        console.print(f"[bold]{args.job}: valid[/bold] ({len(ablation.variants)} variants)")
+        return 0
+    run_ablation(ablation, runs, resume=args.resume, address=args.address, console=console)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("run", help="run a job: data → supernet → search → export → retrain → evaluate")
+    p.add_argument("job", help="job YAML (see jobs/)")
+    p.add_argument("--address", default=None, help="Ray cluster address (auto or HOST:PORT); default local")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted step")
+    p.add_argument("--dry-run", action="store_true", help="validate the job and print the plan")
+    p.add_argument("--workers", type=int, default=None,
+                   help="Ray Train workers for the training steps (default: the job's compute.train_workers)")
+    p.add_argument("--runs", default="runs", help="folder that holds runs/<job>/")
+    p.set_defaults(handler=_run)

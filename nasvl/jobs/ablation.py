@@ -1,0 +1,157 @@
+"""Ablation jobs: the structure of the paper's Tables 3–5 on any benchmark, in one table.
+
+    name: ablation
+    data: {synth: {...}}
+    ablation:
+      base: {supernet: ..., search: ..., export: {top: 1}, retrain: ...}   # a job body
+      evaluate: {name: synth-test, root: "${data}/test", format: lasot, benchmark: synth}
+      variants:
+        - {name: baseline, space: search_spaces/tiny_siamcar.yaml, fixed_op: shuffle3}
+        - {name: +ModaMixer+ASS, space: search_spaces/tiny.yaml}
+        - {name: zeros fallback, space: search_spaces/tiny.yaml, lang_mode: zeros}
+        - {name: no language at inference, reuse: +ModaMixer+ASS, use_language: false}
+
+Each variant is the base job with its overrides, run under runs/<job>/<variant>/
+with the usual skip/resume rules. `fixed_op` replaces search with a hand-fixed
+architecture trained from scratch for the supernet + retrain steps (the paper's
+non-searched arms). `reuse` evaluates another variant's tracker differently
+instead of training again.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from nasvl.config import Node, YamlDoc, load_yaml, parse_dataclass
+from nasvl.io import atomic_write_json, atomic_write_text
+from nasvl.jobs.runner import run_job
+from nasvl.jobs.spec import EvalDataset, JobSpec, parse_job
+from nasvl.jobs.steps import evaluate_exports
+from nasvl.train.config import LanguageConfig
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    space: str | None = None
+    fixed_op: str | None = None
+    lang_mode: str | None = None
+    reuse: str | None = None
+    use_language: bool = True
+    note: str = ""
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+
+
+def _variant_job(doc: YamlDoc, base: dict[str, Any], v: Variant) -> dict[str, Any]:
+    raw = {k: copy.deepcopy(doc.data[k]) for k in ("language", "data") if k in doc.data}
+    raw.update(copy.deepcopy(base))
+    raw["name"] = f"{doc.data['name']}/{_slug(v.name)}"
+    if v.space:
+        raw["supernet"]["space"] = v.space
+    if v.lang_mode:
+        for section in ("supernet", "retrain", "search"):
+            for src in raw.get(section, {}).get("pairs", {}).get("sources", []):
+                src["lang_mode"] = v.lang_mode
+    if v.fixed_op:
+        # No search: a fixed architecture trained from scratch as long as the searched arm trains.
+        supernet = raw.pop("supernet")
+        raw.pop("search", None)
+        raw["export"] = {"fixed_op": v.fixed_op, "space": supernet["space"]}
+        raw["retrain"].setdefault("pairs", supernet["pairs"])
+        raw["retrain"]["train"] = {**supernet["train"],
+                                   "steps": supernet["train"]["steps"] + raw["retrain"]["train"]["steps"]}
+    return raw
+
+
+@dataclass(frozen=True)
+class AblationPlan:
+    name: str
+    doc: YamlDoc
+    variants: list[tuple[Variant, JobSpec | None]]  # None: the variant reuses another's tracker
+    evaluate: EvalDataset
+    language: LanguageConfig
+
+
+def load_ablation(path: str | Path, runs_dir: str | Path = "runs") -> AblationPlan:
+    """Parse and validate the ablation file and every variant's job (nothing runs)."""
+    doc = load_yaml(path)
+    root = doc.root
+    root.check_keys({"name", "description", "language", "data", "ablation"}, {"name", "ablation"})
+    ab = root.child("ablation")
+    ab.check_keys({"base", "evaluate", "variants"}, {"base", "evaluate", "variants"})
+    variants = [parse_dataclass(Variant, n) for n in ab.child("variants").seq()]
+    names = [v.name for v in variants]
+    planned: list[tuple[Variant, JobSpec | None]] = []
+    for i, v in enumerate(variants):
+        if v.reuse is not None:
+            if v.reuse not in names[:i]:
+                raise ab.child("variants").child(i).child("reuse").error(
+                    f"reuse names no earlier variant (earlier: {', '.join(names[:i]) or 'none'})")
+            planned.append((v, None))
+            continue
+        raw = _variant_job(doc, ab.child("base").value, v)
+        planned.append((v, parse_job(YamlDoc(raw, doc.file, _lines_for(doc, ab.child("base"))), runs_dir)))
+    ds_raw = _substitute_data(ab.child("evaluate").value, doc, runs_dir)
+    evaluate = parse_dataclass(EvalDataset, Node(YamlDoc(ds_raw, doc.file), (), ds_raw))
+    language = parse_dataclass(LanguageConfig, root.get("language", {}))
+    return AblationPlan(root.child("name").as_str(), doc, planned, evaluate, language)
+
+
+def run_ablation(plan: AblationPlan, runs_dir: str | Path = "runs", *, resume: bool = False,
+                 address: str | None = None, console: Console | None = None) -> Path:
+    console = console or Console()
+    run_dir = Path(runs_dir) / plan.name
+    exports: dict[str, str] = {}
+    rows = []
+    for v, job in plan.variants:
+        if job is not None:
+            console.rule(f"[bold]ablation {plan.name}: {v.name}")
+            vdir = run_dir / _slug(v.name)
+            run_job(job, vdir, resume=resume, address=address, console=console)
+            exports[v.name] = json.loads((vdir / "retrain" / "DONE.json").read_text())["outputs"]["export"]
+        report = evaluate_exports({"tracker": exports[v.reuse or v.name]}, plan.evaluate,
+                                  run_dir / "_eval" / _slug(v.name), job_file=plan.doc.file,
+                                  language=plan.language, use_language=v.use_language)
+        o = report["tracker"]["overall"]
+        rows.append({"variant": v.name, "note": v.note, "suc": o["suc"], "prec": o["prec"],
+                     "norm_prec": o["norm_prec"]})
+    _write_table(rows, run_dir, plan.name, plan.evaluate.name, console)
+    return run_dir
+
+
+def _lines_for(doc: YamlDoc, base: Node) -> dict[tuple, int]:
+    # Errors inside a variant point at the base section's lines (variant overrides are simple values).
+    prefix = base.path
+    return {path[len(prefix):]: line for path, line in doc.lines.items() if path[: len(prefix)] == prefix}
+
+
+def _substitute_data(value: dict[str, Any], doc: YamlDoc, runs_dir: str | Path) -> dict[str, Any]:
+    synth = (doc.data.get("data") or {}).get("synth") or {}
+    data_dir = synth.get("out") or str(Path(runs_dir) / doc.data["name"] / "data" / "synth")
+    return json.loads(json.dumps(value).replace("${data}", data_dir))
+
+
+def _write_table(rows: list[dict[str, Any]], run_dir: Path, name: str, dataset: str, console: Console) -> None:
+    table = Table(title=f"{name} — {dataset}")
+    for col in ("variant", "SUC", "P", "PNorm", "paper analogue"):
+        table.add_column(col)
+    lines = ["| variant | SUC | P | PNorm | paper analogue |", "|---|---:|---:|---:|---|"]
+    for r in rows:
+        vals = [f"{100 * r[k]:.1f}" for k in ("suc", "prec", "norm_prec")]
+        table.add_row(r["variant"], *vals, r["note"])
+        lines.append(f"| {r['variant']} | {' | '.join(vals)} | {r['note']} |")
+    console.print(table)
+    atomic_write_text(run_dir / "ablation.md", "\n".join(lines) + "\n")
+    atomic_write_json(run_dir / "ablation.json", rows, sort_keys=False)
+    console.print(f"table written to {run_dir / 'ablation.md'}")

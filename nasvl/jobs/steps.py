@@ -1,0 +1,201 @@
+"""The steps of a job. Each reads what earlier steps wrote under runs/<job>/ and returns its outputs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from nasvl.errors import NasvlError
+from nasvl.jobs.spec import EvalDataset, JobSpec
+from nasvl.train.checkpoint import latest_checkpoint
+from nasvl.train.config import LanguageConfig, resolve_path
+
+
+@dataclass
+class JobContext:
+    job: JobSpec
+    run_dir: Path
+    address: str | None = None
+    workers: int = 1
+    console: Console = field(default_factory=Console)
+
+    def step_dir(self, step: str) -> Path:
+        return self.run_dir / step
+
+
+def run_data(ctx: JobContext, resume: bool) -> dict[str, Any]:
+    from nasvl.data.synth import SynthConfig, generate
+
+    job = ctx.job
+    out: dict[str, Any] = {"roots": job.roots}
+    missing = [(k, v) for k, v in job.roots.items() if not Path(v).exists()]
+    if missing:
+        raise NasvlError("dataset roots not found: " + ", ".join(f"{k}={v}" for k, v in missing))
+    if job.synth is not None:
+        s = job.synth
+        target = Path(s.out) if s.out else ctx.step_dir("data") / "synth"
+        if (target / "manifest.json").is_file():
+            ctx.console.print(f"synthetic benchmark already at {target}")
+        else:
+            base = SynthConfig()
+            cfg = SynthConfig(**{**base.__dict__, **{k: v for k, v in (("min_frames", s.min_frames),
+                                                                       ("max_frames", s.max_frames)) if v}})
+            generate(target, videos=s.videos, seed=s.seed, config=cfg, overwrite=resume)
+        out["synth"] = str(target)
+    return out
+
+
+def run_supernet(ctx: JobContext, resume: bool) -> dict[str, Any]:
+    from nasvl.train import run_training
+
+    out = ctx.step_dir("supernet")
+    summary = run_training(ctx.job.supernet, out, phase="supernet", workers=ctx.workers,  # type: ignore[arg-type]
+                           address=ctx.address, resume=resume, use_gpu=ctx.job.compute.gpu)
+    ckpt = latest_checkpoint(out / "checkpoints")
+    return {"checkpoint": str(ckpt), "mean_loss_first": summary.get("mean_first"),
+            "mean_loss_last": summary.get("mean_last")}
+
+
+def _done(ctx: JobContext, step: str) -> dict[str, Any]:
+    return json.loads((ctx.step_dir(step) / "DONE.json").read_text())["outputs"]
+
+
+def run_search(ctx: JobContext, resume: bool) -> dict[str, Any]:
+    from nasvl.search.run import run_search as search
+
+    ckpt = _done(ctx, "supernet")["checkpoint"]
+    return search(ctx.job.search, ckpt, ctx.step_dir("search"), address=ctx.address,  # type: ignore[arg-type]
+                  resume=resume and (ctx.step_dir("search") / "tune").exists())
+
+
+def run_export(ctx: JobContext, resume: bool) -> dict[str, Any]:
+    spec = ctx.job.export
+    target = ctx.step_dir("export") / "best"
+    if spec.fixed_op is not None:  # type: ignore[union-attr]
+        return {"exports": [str(_export_fixed(ctx, spec.fixed_op, target))]}  # type: ignore[union-attr]
+    from nasvl.search.export import export_records
+
+    paths = export_records(ctx.step_dir("search"), target, top=spec.top)  # type: ignore[union-attr]
+    return {"exports": [str(p) for p in paths]}
+
+
+def _export_fixed(ctx: JobContext, op: str, target: Path) -> Path:
+    """A hand-fixed architecture with fresh weights: the no-search arm of an ablation."""
+    from nasvl.export import save_subnet
+    from nasvl.supernet import Subnet
+
+    from nasvl.space import load_space
+
+    spec = ctx.job.export
+    space = load_space(resolve_path(spec.space, ctx.job.file)) if spec.space else ctx.job.space()  # type: ignore[union-attr]
+    arch = space.arch({b.path: (op if op in b.options else b.options[0]) for b in space.free_blocks})
+    return save_subnet(Subnet(space, arch), target, extra={"fixed_op": op})
+
+
+def run_retrain(ctx: JobContext, resume: bool) -> dict[str, Any]:
+    from nasvl.train import run_training
+
+    export_dir = _done(ctx, "export")["exports"][0]
+    out = ctx.step_dir("retrain")
+    run_training(ctx.job.retrain, out, phase="retrain", export_dir=export_dir,  # type: ignore[arg-type]
+                 workers=ctx.workers, address=ctx.address, resume=resume, use_gpu=ctx.job.compute.gpu)
+    return {"export": str(out / "export")}
+
+
+def run_baseline(ctx: JobContext, resume: bool) -> dict[str, Any]:
+    """Vision-only tracker with the searched backbone: same layers, no mixers, trained from scratch."""
+    from nasvl.export import load_subnet, save_subnet
+    from nasvl.space import load_space
+    from nasvl.supernet import Subnet
+    from nasvl.train import run_training
+
+    spec = ctx.job.baseline
+    searched = load_subnet(_done(ctx, "export")["exports"][0])
+    space = load_space(resolve_path(spec.space, spec.file))  # type: ignore[union-attr,arg-type]
+    chosen = searched.space.resolve(searched.arch)
+    missing = [b.path for b in space.free_blocks if b.path not in chosen]
+    if missing:
+        raise NasvlError(f"baseline space {space.name!r} has blocks the searched space lacks: {missing[:4]}")
+    arch = space.arch({b.path: chosen[b.path] for b in space.free_blocks})
+    init = ctx.step_dir("baseline") / "init"
+    if not (init / "manifest.json").is_file():
+        save_subnet(Subnet(space, arch), init, extra={"baseline_of": str(searched.arch.key)})
+    out = ctx.step_dir("baseline")
+    run_training(spec, out, phase="retrain", export_dir=str(init), workers=ctx.workers,  # type: ignore[arg-type]
+                 address=ctx.address, resume=resume, use_gpu=ctx.job.compute.gpu)
+    return {"export": str(out / "export")}
+
+
+def _trackers(ctx: JobContext) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if ctx.job.retrain is not None:
+        out["nasvl"] = _done(ctx, "retrain")["export"]
+    else:
+        out["nasvl"] = _done(ctx, "export")["exports"][0]
+    if ctx.job.baseline is not None:
+        out["vision-only"] = _done(ctx, "baseline")["export"]
+    return out
+
+
+def evaluate_exports(exports: dict[str, str], ds: EvalDataset, out_dir: Path, *, job_file: str,
+                     language: LanguageConfig, device: str = "cpu", use_language: bool = True,
+                     language_fallback: str = "zeros", first_box: bool = False) -> dict[str, Any]:
+    """Track `ds` with each exported tracker (pysot results layout under out_dir/results) and score them."""
+    from nasvl.data.registry import load_dataset
+    from nasvl.export import load_subnet
+    from nasvl.language import EmbeddingCache
+    from nasvl.metrics.dataset import evaluate_dataset
+    from nasvl.metrics.report import write_json
+    from nasvl.metrics.results_io import write_results
+    from nasvl.tracking.run import track_video
+    from nasvl.tracking.tracker import build_tracker
+
+    videos = load_dataset(resolve_path(ds.root, job_file), ds.format, ds.split, strict=True)
+    videos = videos[: ds.max_videos] if ds.max_videos else videos
+    cache = EmbeddingCache(language.cache_dir or "runs/cache/embeddings", language.model)
+    cache.warm([v.description for v in videos if v.description])
+    results = out_dir / "results"
+    frames = {v.name: [v.frame(i) for i in range(len(v))] for v in videos}  # decoded once for all trackers
+    for name, export in exports.items():
+        net = load_subnet(export, device)
+        tracker = build_tracker(net, benchmark=ds.benchmark, embed_text=cache.get if use_language else None,
+                                device=device, language_fallback=language_fallback)  # type: ignore[arg-type]
+        for video in videos:
+            text = video.description if use_language else None
+            write_results(results, name, video.name, track_video(tracker, frames[video.name], video.boxes[0], text))
+    if first_box:
+        for video in videos:
+            write_results(results, "first-box", video.name, np.repeat(video.boxes[:1], len(video), axis=0))
+    report = evaluate_dataset(videos, results, trackers=[*exports, *(["first-box"] if first_box else [])])
+    write_json(report, out_dir / "report.json")
+    return report
+
+
+def run_evaluate(ctx: JobContext, resume: bool) -> dict[str, Any]:
+    from nasvl.metrics.plots import plot_attributes, plot_curves
+
+    ev = ctx.job.evaluate
+    lang = (ctx.job.supernet or ctx.job.retrain).language  # type: ignore[union-attr]
+    outputs: dict[str, Any] = {"datasets": {}}
+    for ds in ev.datasets:  # type: ignore[union-attr]
+        folder = ctx.step_dir("evaluate") / ds.name
+        report = evaluate_exports(_trackers(ctx), ds, folder, job_file=ctx.job.file, language=lang,
+                                  device=ev.device, use_language=ev.use_language,  # type: ignore[union-attr]
+                                  language_fallback=ev.language_fallback, first_box=ev.first_box)  # type: ignore[union-attr]
+        plots = [str(p) for p in plot_curves(report, folder / "plots", title=ds.name)]
+        attr = plot_attributes(report, folder / "plots" / "attributes.png", title=ds.name)
+        if attr is not None:
+            plots.append(str(attr))
+        outputs["datasets"][ds.name] = {
+            "overall": {t: {k: report[t]["overall"][k] for k in ("suc", "prec", "norm_prec")} for t in report},
+            "plots": plots, "report": str(folder / "report.json")}
+    return outputs
+
+
+STEP_FUNCTIONS = {"data": run_data, "supernet": run_supernet, "search": run_search, "export": run_export,
+                  "retrain": run_retrain, "baseline": run_baseline, "evaluate": run_evaluate}
