@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	$(VENV)/bin/nasvl demo
+	$(VENV)/bin/nasvl run jobs/quickstart.yaml
 
 test: setup
 	$(PY) -m pytest -q -m "not slow and not ray and not gpu"
