@@ -81,17 +81,6 @@ def register_inference(*names: str, params_cls: type, params_file: str | Path) -
     return decorator
 
 
-def load_plugins() -> None:
-    """Import every `nasvl.trackers` plugin package now.
-
-    A plugin package may register ops its spaces use (the built-in one registers
-    `bottleneck` for siamcar_resnet50.yaml). The space parser checks ops before it reads
-    the `tracker:` section, so call this before parsing such a space (or an export of it).
-    """
-    TRACKERS.names()
-    INFERENCE.names()
-
-
 def load_params(tracker: str, benchmark: str | None = None, path: str | Path | None = None) -> Any:
     """One benchmark's parameter set from `path` (default: the tracker's own file); its `default:` if None."""
     entry = INFERENCE.get(tracker)

@@ -1,0 +1,107 @@
+"""`nasvl track`: run an exported tracker over a folder of frames and write one x,y,w,h line per frame."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from nasvl.errors import ConfigError
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = [float(v) for v in text.replace(" ", "").split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or values[2] <= 0 or values[3] <= 0:
+        raise ConfigError(f"--init must be x,y,w,h with positive w and h, got {text!r}")
+    return values[0], values[1], values[2], values[3]
+
+
+def frame_paths(video: Path) -> list[Path]:
+    """Frames of `video`, or of its `img/`/`imgs/` sub-folder (LaSOT/TNL2K layouts)."""
+    from nasvl.data.textio import list_frames
+
+    folder = next((video / d for d in ("img", "imgs") if (video / d).is_dir()), video)
+    frames = list_frames(folder)
+    if not frames:
+        raise ConfigError(f"{folder}: no image frames found")
+    return frames
+
+
+def _track(args: argparse.Namespace) -> int:
+    # Heavy imports here so `nasvl --help` stays fast.
+    import cv2
+    import torch
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from nasvl.errors import DataError
+    from nasvl.export import load_subnet
+    from nasvl.io import atomic_write_text
+    from nasvl.tracking.tracker import build_tracker
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise ConfigError(f"{out} exists; pass --force to overwrite it")
+    box = parse_box(args.init)
+    frames = frame_paths(Path(args.video))
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    subnet = load_subnet(args.model, device=args.device)
+    embed_text = None
+    if args.text and args.text.strip():
+        from nasvl.language import EmbeddingCache, default_cache_dir
+
+        cache_dir = None if args.no_embed_cache else (args.embed_cache or default_cache_dir())
+        embed_text = EmbeddingCache(cache_dir, args.language_model, device=args.device).get
+    tracker = build_tracker(subnet, args.params, embed_text=embed_text, device=args.device,
+                            language_fallback=args.language_fallback, benchmark=args.benchmark)
+
+    def read(path: Path):  # noqa: ANN202 - local helper
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise DataError("cannot decode image", file=str(path))
+        return image
+
+    lines = [",".join(f"{v:.2f}" for v in box)]
+    console = Console(stderr=True)
+    columns = (TextColumn("[bold]tracking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[fps]} fps"),
+               TimeRemainingColumn())
+    start = time.perf_counter()
+    with Progress(*columns, console=console, disable=args.quiet) as progress:
+        task = progress.add_task("track", total=len(frames), fps="-")
+        tracker.initialize(read(frames[0]), box, text=args.text)
+        progress.advance(task)
+        for i, path in enumerate(frames[1:], 1):
+            xywh, _ = tracker.track(read(path))
+            lines.append(",".join(f"{v:.2f}" for v in xywh))
+            progress.update(task, advance=1, fps=f"{i / (time.perf_counter() - start):.1f}")
+    atomic_write_text(out, "\n".join(lines) + "\n")
+    elapsed = time.perf_counter() - start
+    if not args.quiet:
+        console.print(f"{len(frames)} frames in {elapsed:.1f} s ({len(frames) / elapsed:.1f} fps) → {out}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("track", help="track one video with an exported tracker")
+    p.add_argument("--model", required=True, help="export directory (nasvl.export.save_subnet)")
+    p.add_argument("--video", required=True, help="folder of frames (or with an img/ sub-folder)")
+    p.add_argument("--init", required=True, help="first-frame box x,y,w,h in pixels")
+    p.add_argument("--text", default=None, help="natural-language description of the target")
+    p.add_argument("--out", required=True, help="output file: one x,y,w,h line per frame")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    p.add_argument("--benchmark", default=None, help="hyper-parameter set of the tracker's params file "
+                   "(default: the file's default, lasot)")
+    p.add_argument("--params", default=None, help="hyper-parameter YAML (default: trackers/params/<tracker>.yaml)")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0 (default: cpu)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--language-fallback", choices=("zeros", "template"), default="zeros",
+                   help="language without --text: the paper's zeros, or the template embedding")
+    p.add_argument("--language-model", default="minilm", help="language encoder (default: minilm)")
+    p.add_argument("--embed-cache", type=Path, default=None, help="embedding cache directory")
+    p.add_argument("--no-embed-cache", action="store_true", help="keep embeddings in memory only")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_track)

@@ -1,0 +1,153 @@
+"""Per-frame CPU latency of exported trackers (`nasvl bench tracker`).
+
+Each model is built with random weights (latency does not depend on their values),
+exported with `save_subnet` and re-loaded with `load_subnet`, so the timed network is
+exactly what `nasvl track` runs. One synthetic video is tracked per model; the language
+embedding (VL models) is computed once in `initialize` and excluded, as it is per video.
+Timed: the whole `Tracker.track` call (crop, search branch, head, decoding).
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from nasvl.space import Architecture, SearchSpace, from_cand, load_space
+
+# The paper's searched VLT-SCAR (official experiments/VLT_SCAR.yaml), see DESIGN.md.
+PAPER_CAND = [[2, 2, 2, 0, 3, 1, 3, 3, 3, 0, 2, 3, 0, 2, 2, 2, 2, 3, 2, 1],
+              [1, 3, 0, 2, 1, 2, 2, 3, 1, 2, 3, 0, 3, 1, 2, 3, 3, 3, 2, 0], [3, 0, 3, 0], [3, 0, 3, 0]]
+
+
+def moving_shape_video(frames: int, width: int = 320, height: int = 240,
+                       seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
+    """A coloured ellipse moving over a textured background: BGR frames and xywh boxes."""
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(0, 255, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
+    background = cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC)
+    boxes = np.zeros((frames, 4))
+    out = []
+    for i in range(frames):
+        t = i / max(frames - 1, 1)
+        cx = width * (0.3 + 0.4 * t)
+        cy = height * (0.5 + 0.2 * np.sin(2 * np.pi * t))
+        w, h = 40 + 10 * np.sin(np.pi * t), 30.0
+        frame = background.copy()
+        cv2.ellipse(frame, (int(cx), int(cy)), (int(w / 2), int(h / 2)), 0, 0, 360, (40, 60, 230), -1)
+        boxes[i] = (cx - w / 2, cy - h / 2, w, h)
+        out.append(frame)
+    return out, boxes
+
+
+@dataclass(frozen=True)
+class BenchModel:
+    label: str
+    space_file: str
+    arch: Callable[[SearchSpace], Architecture]
+    text: str | None
+
+
+def _paper_arch(space: SearchSpace) -> Architecture:
+    return from_cand(space, PAPER_CAND)
+
+
+def paper_backbone(space: SearchSpace, vlt_scar_space: SearchSpace) -> Architecture:
+    """The paper's backbone choices in a mixer-free space with the same layer paths."""
+    full = from_cand(vlt_scar_space, PAPER_CAND)
+    return space.arch({p: op for p, op in full.items() if not p.endswith((".pre", ".post"))})
+
+
+def default_models(spaces_dir: str | Path) -> list[BenchModel]:
+    d = Path(spaces_dir)
+    vlt_scar = d / "vlt_scar.yaml"
+    return [
+        BenchModel("VLT-SCAR (paper arch)", str(d / "vlt_scar.yaml"), _paper_arch, "a red ball moving right"),
+        BenchModel("SiamCAR (same backbone)", str(d / "siamcar.yaml"),
+                   lambda s: paper_backbone(s, load_space(vlt_scar)), None),
+        BenchModel("SiamCAR ResNet-50", str(d / "siamcar_resnet50.yaml"), lambda s: s.arch({}), None),
+    ]
+
+
+def build_bench_tracker(model: BenchModel, device: str = "cpu") -> tuple[Any, SearchSpace, Architecture]:
+    """Random-init subnet → save_subnet → load_subnet → inference tracker (what `nasvl track` runs)."""
+    from nasvl.export import load_subnet, save_subnet
+    from nasvl.supernet import Subnet
+    from nasvl.tracking.tracker import build_tracker
+
+    space = load_space(model.space_file)
+    arch = model.arch(space)
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        save_subnet(Subnet(space, arch).eval(), tmp)
+        subnet = load_subnet(tmp, device=device)
+    dim = space.mixer.language_dim if space.mixer else 0
+    vector = torch.randn(dim, generator=torch.Generator().manual_seed(1)) if dim else None
+    tracker = build_tracker(subnet, embed_text=(lambda _t: vector) if vector is not None else None, device=device)
+    return tracker, space, arch
+
+
+def bench_trackers(spaces_dir: str | Path, frames: int = 40, warmup: int = 5, threads: int | None = None,
+                   device: str = "cpu", progress: Callable[[str], None] | None = None,
+                   models: list[BenchModel] | None = None) -> dict[str, Any]:
+    """Time every model on the same frames, interleaved frame by frame so background load hits all alike.
+
+    `models` defaults to VLT-SCAR (paper arch), SiamCAR (same backbone), SiamCAR ResNet-50, in that
+    order; the ratios compare the first model with the second and third.
+    """
+    from nasvl.cost import CostModel
+
+    if threads:
+        torch.set_num_threads(threads)
+    video, boxes = moving_shape_video(frames + warmup + 1)
+    models = models or default_models(spaces_dir)
+    if len(models) != 3:
+        raise ValueError("bench_trackers compares exactly three models (VL, same-backbone, ResNet-50)")
+    built = []
+    for model in models:
+        if progress:
+            progress(f"building {model.label}")
+        tracker, space, arch = build_bench_tracker(model, device)
+        tracker.initialize(video[0], boxes[0], text=model.text)
+        built.append((tracker, space, arch))
+    if progress:
+        progress(f"timing {len(models)} models × {frames} frames (+{warmup} warm-up), interleaved")
+    times: list[list[float]] = [[] for _ in models]
+    for i, frame in enumerate(video[1:]):
+        for k, (tracker, _, _) in enumerate(built):
+            start = time.perf_counter()
+            tracker.track(frame)
+            if i >= warmup:
+                times[k].append((time.perf_counter() - start) * 1000)
+    rows = []
+    for model, (_, space, arch), t in zip(models, built, times, strict=True):
+        cost = CostModel(space).cost(arch)
+        rows.append({
+            "model": model.label, "space": space.name, "tracker": space.tracker.name if space.tracker else None,
+            "arch": arch.key, "params": cost.params, "macs": cost.macs, "frames_timed": len(t),
+            "min_ms": min(t), "mean_ms": statistics.fmean(t), "median_ms": statistics.median(t),
+            "p90_ms": float(np.percentile(t, 90)), "fps": 1000 / statistics.median(t),
+        })
+    base, base_min = rows[0]["median_ms"], rows[0]["min_ms"]
+    for row in rows:
+        row["slowdown_vs_vlt_scar"] = row["median_ms"] / base
+        row["slowdown_vs_vlt_scar_min"] = row["min_ms"] / base_min
+    return {
+        "benchmark": "tracker per-frame latency (whole Tracker.track call, batch 1)", "device": device,
+        "threads": torch.get_num_threads(), "torch": torch.__version__, "machine": platform.machine(),
+        "frames_timed": frames, "warmup": warmup, "results": rows,
+        "speedup_vlt_scar_vs_resnet50": rows[2]["median_ms"] / base,
+        "speedup_vlt_scar_vs_siamcar_same_backbone": rows[1]["median_ms"] / base,
+        # The minimum is the least disturbed by other processes on a shared machine.
+        "speedup_vlt_scar_vs_resnet50_min": rows[2]["min_ms"] / base_min,
+        "speedup_vlt_scar_vs_siamcar_same_backbone_min": rows[1]["min_ms"] / base_min,
+    }
