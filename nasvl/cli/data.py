@@ -17,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--out", required=True, type=Path, help="output folder")
     synth.add_argument("--videos", type=int, default=None, help="total videos, split 4:1:1 (default 80/20/20)")
     synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--frames", default=None, metavar="MIN-MAX", help="frames per video (default 60-120)")
+    synth.add_argument("--coco-images", type=int, default=None, help="vision-only images (default 200)")
     synth.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
     synth.add_argument("--force", action="store_true", help="replace existing splits")
     synth.set_defaults(handler=_synth)
@@ -51,10 +53,23 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from nasvl.data.synth import generate
+    from dataclasses import replace
 
+    from nasvl.data.synth import SynthConfig, generate
+    from nasvl.errors import DataError
+
+    cfg = SynthConfig()
+    if args.frames:
+        try:
+            lo, hi = (int(v) for v in args.frames.split("-"))
+        except ValueError:
+            raise DataError(f"--frames expects MIN-MAX, e.g. 60-120, got {args.frames!r}") from None
+        cfg = replace(cfg, min_frames=lo, max_frames=hi)
+    if args.coco_images is not None:
+        cfg = replace(cfg, coco_images=args.coco_images)
     start = time.perf_counter()
-    out = generate(args.out, videos=args.videos, seed=args.seed, workers=args.workers, overwrite=args.force)
+    out = generate(args.out, videos=args.videos, seed=args.seed, config=cfg, workers=args.workers,
+                   overwrite=args.force)
     print(f"synthetic benchmark written to {out} in {time.perf_counter() - start:.1f}s (manifest.json has checksums)")
     return 0
 

@@ -127,7 +127,14 @@ class PairDataset(Dataset):
         t = int(rng.choice(idx))
         negative = rng.random() < self.negative_rate
         if negative:
-            _, s_video, s_idx = self._pick(rng)
+            # A negative needs another target; with a single usable video there is none,
+            # and the pair quietly stays positive rather than being mislabelled.
+            for _ in range(8):
+                _, s_video, s_idx = self._pick(rng)
+                if s_video is not video:
+                    break
+            negative = s_video is not video
+        if negative:
             s = int(rng.choice(s_idx))
         else:
             near = idx[np.abs(idx - t) <= source.frame_range]

@@ -12,12 +12,14 @@ Default size (`SynthConfig()`): 80 train / 20 val / 20 test videos of 60–120 f
 320×240 (about 10,800 JPEG frames, ~200 MB) plus 200 COCO-style images; 20% of the
 training videos have no `nlp.txt`. It takes well under a minute on 2 CPU cores.
 
-Every video contains a target, at least one distractor sharing its shape or its colour,
-other objects, smooth and abrupt motion, scale and illumination change and a camera pan
-over a textured background; many also have a pillar that partly or fully occludes the
-target and an excursion out of view (flagged absent). The class of a video is its
-target's shape. Output is byte-identical for a given seed and config: each video draws
-from its own generator seeded by (seed, split, index), so worker count does not matter.
+Every video has a target, at least one distractor sharing its shape or its colour (never
+both), other objects that may pass over it (partial occlusion), smooth motion, scale change
+and a camera pan over a textured background. Drawn per video: abrupt motion (50%),
+illumination change (60%), a pillar that partly or fully occludes the target (45%) and an
+excursion out of view with absent flags (35%). The class of a video is its
+target's shape. Output is byte-identical for a given seed, config and OpenCV build (the
+JPEG bytes are libjpeg's): each video draws from its own generator seeded by
+(seed, split, index), so the worker count does not matter.
 """
 
 from __future__ import annotations
@@ -76,8 +78,8 @@ def _rng(seed: int, split: str, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, SPLITS.index(split) if split in SPLITS else 9, index])
 
 
-def _plan_objects(rng: np.random.Generator) -> tuple[sc.ObjectSpec, list[sc.ObjectSpec]]:
-    """Target plus distractors: at least one shares its shape or colour (never both)."""
+def plan_objects(rng: np.random.Generator) -> tuple[sc.ObjectSpec, list[sc.ObjectSpec]]:
+    """Target plus 2–5 other objects: at least one shares its shape or colour (never both)."""
     target = sc.random_spec(rng)
     other_colors = [c for c in sc.COLORS if c != target.color]
     other_shapes = [s for s in sc.SHAPES if s != target.shape]
@@ -87,7 +89,7 @@ def _plan_objects(rng: np.random.Generator) -> tuple[sc.ObjectSpec, list[sc.Obje
         distractors.append(sc.random_spec(rng, shape=target.shape, color=str(rng.choice(other_colors))))
     if mode in ("color", "both"):
         distractors.append(sc.random_spec(rng, color=target.color, shape=str(rng.choice(other_shapes))))
-    for _ in range(int(rng.integers(0, 3))):
+    for _ in range(int(rng.integers(1, 4))):
         spec = sc.random_spec(rng)
         if spec.shape == target.shape and spec.color == target.color:
             spec = sc.random_spec(rng, shape=str(rng.choice(other_shapes)))
@@ -98,7 +100,7 @@ def _plan_objects(rng: np.random.Generator) -> tuple[sc.ObjectSpec, list[sc.Obje
 def _render_video(job: _Job, cfg: SynthConfig, out_root: Path) -> None:
     cv2.setNumThreads(1)  # parallelism comes from processes; threads would only contend
     rng = _rng(job.seed, job.split, job.index)
-    target, others = _plan_objects(rng)  # first draws: `_jobs` replays them to name the video
+    target, others = plan_objects(rng)  # first draws: `_jobs` replays them to name the video
     n = int(rng.integers(cfg.min_frames, cfg.max_frames + 1))
     w, h = cfg.width, cfg.height
     oov, pillar, illum = rng.random() < 0.35, rng.random() < 0.45, rng.random() < 0.6
@@ -211,7 +213,7 @@ def _jobs(cfg: SynthConfig, seed: int) -> list[_Job]:
     jobs, counter = [], {}
     for split, count in zip(SPLITS, (cfg.train_videos, cfg.val_videos, cfg.test_videos), strict=True):
         for index in range(count):
-            shape, _ = _plan_objects(_rng(seed, split, index))  # same first draws as the renderer
+            shape, _ = plan_objects(_rng(seed, split, index))  # same first draws as the renderer
             counter[shape.shape] = counter.get(shape.shape, 0) + 1
             jobs.append(_Job(split, index, f"{shape.shape}-{counter[shape.shape]}", seed))
     return jobs

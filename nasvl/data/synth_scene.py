@@ -73,6 +73,14 @@ class Track:
     centers: np.ndarray  # (T, 2)
     scales: np.ndarray   # (T,)
     z: int
+    _sprite: np.ndarray | None = None  # texture rendered once, centred on the object
+
+    def sprite(self) -> tuple[np.ndarray, int]:
+        """The object's texture over a square big enough for its largest frame, and its half side."""
+        half = int(np.ceil(self.spec.radius * float(self.scales.max()) * max(self.spec.aspect, 1.0))) + 2
+        if self._sprite is None:
+            self._sprite = _texture(self.spec, 2 * half, 2 * half, np.array([-half, -half], float))
+        return self._sprite, half
 
 
 def random_spec(rng: np.random.Generator, *, shape: str | None = None, color: str | None = None,
@@ -168,7 +176,7 @@ def _texture(spec: ObjectSpec, h: int, w: int, origin: np.ndarray) -> np.ndarray
     patch = np.empty((h, w, 3), np.float32)
     patch[:] = base
     if spec.texture == "plain":
-        return patch
+        return patch.astype(np.uint8)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     xx += origin[0]
     yy += origin[1]
@@ -182,7 +190,7 @@ def _texture(spec: ObjectSpec, h: int, w: int, origin: np.ndarray) -> np.ndarray
     # Darken or lighten the marks so the colour name still fits the object.
     shade = 0.45 if base.mean() > 110 else 2.2
     patch[mark] = np.clip(base * shade + (25 if shade > 1 else 0), 0, 255)
-    return patch
+    return patch.astype(np.uint8)
 
 
 def draw(frame: np.ndarray, ids: np.ndarray, track: Track, t: int, obj_id: int) -> int:
@@ -198,9 +206,14 @@ def draw(frame: np.ndarray, ids: np.ndarray, track: Track, t: int, obj_id: int) 
     local = np.round((pts - [cx0, cy0]) * 16).astype(np.int32)  # 4 fractional bits: sub-pixel edges
     cv2.fillPoly(mask, [local], 1, lineType=cv2.LINE_8, shift=4)
     on = mask.astype(bool)
-    tex = _texture(track.spec, cy1 - cy0, cx1 - cx0, np.array([cx0, cy0]) - track.centers[t])
+    sprite, half = track.sprite()
+    ox = cx0 - int(round(track.centers[t][0])) + half
+    oy = cy0 - int(round(track.centers[t][1])) + half
+    tex = sprite[max(oy, 0):oy + cy1 - cy0, max(ox, 0):ox + cx1 - cx0]
     region = frame[cy0:cy1, cx0:cx1]
-    region[on] = tex[on].astype(np.uint8)
+    if tex.shape[:2] != region.shape[:2]:  # cannot happen for in-range scales; stay safe anyway
+        tex = cv2.resize(sprite, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_NEAREST)
+    np.copyto(region, tex, where=on[..., None])
     cv2.polylines(region, [local], True, (20, 20, 20), 1, lineType=cv2.LINE_AA, shift=4)
     ids[cy0:cy1, cx0:cx1][on] = obj_id
     return int(on.sum())

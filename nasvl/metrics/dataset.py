@@ -19,7 +19,7 @@ import numpy as np
 from nasvl.data.video import Video
 from nasvl.errors import DataError
 from nasvl.metrics.ope import NORM_PRECISION_INDEX, PRECISION_INDEX, evaluate_sequence
-from nasvl.metrics.results_io import list_trackers, read_results
+from nasvl.metrics.results_io import list_trackers, read_results, result_path
 
 _CURVES = ("success_curve", "precision_curve", "norm_precision_curve")
 
@@ -75,7 +75,10 @@ def evaluate_tracker(videos: Sequence[Video], predictions: Mapping[str, np.ndarr
     pooled = []
     for video in videos:
         pred = np.asarray(predictions[video.name], dtype=np.float64)
-        r = evaluate_sequence(pred, video.boxes, video.absent)
+        try:
+            r = evaluate_sequence(pred, video.boxes, video.absent)
+        except DataError as exc:
+            raise DataError(f"video {video.name}: {exc}") from None
         pooled.append(_ao_ious(video, pred.reshape(-1, 4), r))
         per_video[video.name] = {"suc": r["suc"], "prec": r["prec"], "norm_prec": r["norm_prec"],
                                  "n_frames": r["n_frames"], "n_valid": r["n_valid"],
@@ -116,11 +119,15 @@ def evaluate_dataset(videos: Sequence[Video], results: str | Path | Mapping[str,
             loaded[name] = {}
             for video in videos:
                 try:
-                    loaded[name][video.name] = read_results(results, name, video.name)
+                    boxes = read_results(results, name, video.name)
                 except DataError:
                     if missing == "error" or not (Path(results) / name).is_dir():
                         raise
-                    loaded[name][video.name] = np.zeros((0, 4))
+                    boxes = np.zeros((0, 4))
+                if len(boxes) > len(video):
+                    raise DataError(f"{len(boxes)} boxes for a {len(video)}-frame video (results of another "
+                                    f"video?)", file=str(result_path(results, name, video.name)))
+                loaded[name][video.name] = boxes
         source: Mapping[str, Mapping[str, np.ndarray]] = loaded
     else:
         source = results

@@ -84,7 +84,7 @@ class Records:
 def load_records(run_dir: str | Path) -> Records:
     from ray.tune import ExperimentAnalysis
 
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).resolve()  # pyarrow, under ExperimentAnalysis, takes only absolute paths
     exp = run_dir / "tune" / "search"
     meta_path = run_dir / "search.json"
     if not meta_path.is_file() or not exp.is_dir():

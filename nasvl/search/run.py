@@ -30,7 +30,7 @@ from nasvl.search.config import SearchSpec
 from nasvl.search.live import LiveTable
 from nasvl.search.records import load_records
 from nasvl.search.tune import EvalSetup, StrategySearcher, trainable
-from nasvl.train.config import check_sizes, resolve_path
+from nasvl.train.config import fit_pairs, resolve_path
 from nasvl.train.loop import supernet_from_checkpoint
 
 EXPERIMENT = "search"
@@ -56,10 +56,7 @@ def prepare(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: Path) -> tuple
     batches: list[dict[str, Any]] = []
     pairs = None
     if spec.pairs is not None:
-        from nasvl.train.config import TrainSpec
-
-        sized = check_sizes(TrainSpec(spec.name, None, spec.pairs, spec.language, None, spec.file),  # type: ignore[arg-type]
-                            space.input_size("template"), space.input_size("search")).pairs
+        sized = fit_pairs(spec.pairs, space.input_size("template"), space.input_size("search"), spec.file)
         base = build_pair_dataset(sized)
         texts = sorted(set(texts) | {v.description for s in base.sources for v in s.videos if v.description})
     embeddings = _embeddings(spec, texts, space.mixer.language_dim) if space.mixer is not None else {}
@@ -104,7 +101,11 @@ def run_search(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: str | Path,
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "0")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+        # address=None would make Ray join any cluster a `ray start` left on this machine (its
+        # /tmp/ray/ray_current_cluster file); the default is a private local runtime. RAY_ADDRESS
+        # (set by `ray job submit`) still selects a cluster, as does --address auto|HOST:PORT.
+        ray.init(address=address or os.environ.get("RAY_ADDRESS") or "local", include_dashboard=False,
+                 log_to_driver=False,
                  runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
     s = spec.search
     fn = trainable(setup, s.cpus_per_trial, s.gpus_per_trial)

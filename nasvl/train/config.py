@@ -125,12 +125,11 @@ def load_train_spec(path: str | Path, *, require_space: bool = True) -> TrainSpe
     return dataclasses.replace(spec, file=str(path))
 
 
-def check_sizes(spec: TrainSpec, template: int, search: int) -> TrainSpec:
+def fit_pairs(pairs: PairsConfig, template: int, search: int, file: str = "") -> PairsConfig:
     """Crops must match the space's inputs; the space decides, a conflicting pairs setting is an error."""
-    p = spec.pairs
-    defaults = PairsConfig(sources=p.sources)
+    defaults = PairsConfig(sources=pairs.sources)
     for key, want in (("template_size", template), ("search_size", search)):
-        have = getattr(p, key)
+        have = getattr(pairs, key)
         if have != getattr(defaults, key) and have != want:
-            raise ConfigError(f"pairs.{key} is {have} but the space's input is {want}", file=spec.file)
-    return dataclasses.replace(spec, pairs=dataclasses.replace(p, template_size=template, search_size=search))
+            raise ConfigError(f"pairs.{key} is {have} but the space's input is {want}", file=file)
+    return dataclasses.replace(pairs, template_size=template, search_size=search)

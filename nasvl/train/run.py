@@ -9,6 +9,7 @@ every node can reach, and `--resume` hands the newest one back to the workers.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import shutil
 from pathlib import Path
@@ -22,7 +23,7 @@ from nasvl.export import load_subnet, save_subnet
 from nasvl.language import EmbeddingCache
 from nasvl.space import load_space
 from nasvl.supernet import Network, Subnet, build_supernet
-from nasvl.train.config import TrainSpec, check_sizes, resolve_path
+from nasvl.train.config import TrainSpec, fit_pairs, resolve_path
 from nasvl.train.loop import Rank, Trainer
 
 
@@ -83,7 +84,8 @@ def _loop(config: dict[str, Any]) -> dict[str, Any]:
 
     seed_everything(spec.train.seed)  # the initial weights are part of the run's definition
     net = _build(spec, config["phase"], config.get("export_dir"))
-    spec = check_sizes(spec, net.space.input_size("template"), net.space.input_size("search"))
+    spec = dataclasses.replace(spec, pairs=fit_pairs(spec.pairs, net.space.input_size("template"),
+                                                     net.space.input_size("search"), spec.file))
     trainer = Trainer(spec, net, config["out_dir"], phase=config["phase"],
                       embeddings=_embeddings(spec, net), rank=rank,
                       fixed_arch=net.arch if isinstance(net, Subnet) else None)
