@@ -29,8 +29,10 @@ trained for ``--train-steps`` SPOS steps, and a search config.
 
     python benchmarks/bench_search.py --json runs/bench/search.json
 
-``--objective benchmarks.bench_search:pool_objective`` plugs the cached pool into
-``bench_strategies.py`` directly (with ``--space RUN/pool_space.yaml``).
+The cached pool plugs into the strategy benchmark directly::
+
+    python benchmarks/bench_strategies.py --skip-overhead --budget 256 \
+        --space runs/bench/search/pool_space.yaml --objective bench_search:pool_objective
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from nasvl.search.result import TrialResult  # noqa: E402
-from nasvl.space import Architecture, SearchSpace, parse_space_dict  # noqa: E402
+from nasvl.space import Architecture, SearchSpace, parse_space_dict, parse_space_text  # noqa: E402
 
 POOL_BLOCKS = ("search.stage1.0", "search.stage2.0", "search.stage2.1", "search.stage3.0")
 DEFAULT_OUT = ROOT / "runs" / "bench" / "search"
@@ -190,11 +192,26 @@ def build_pool(ckpt: Path, config: Path, out: Path) -> dict[str, Any]:
         scores[arch.key] = result.suc if result.ok else None
         if i % 32 == 0 or i == len(archs):
             print(f"  pool: {i}/{len(archs)} scored ({time.perf_counter() - t0:.0f}s)", flush=True)
-    data = {"supernet": str(ckpt), "space": sub.raw, "blocks": list(POOL_BLOCKS), "scores": scores,
+    # YAML text, not the raw dict: JSON would turn the integer layer indices into strings.
+    data = {"supernet": str(ckpt), "space": space_yaml(sub), "blocks": list(POOL_BLOCKS), "scores": scores,
             "seconds": time.perf_counter() - t0, "val_videos": [v.name for v in evaluator.videos],
             "max_frames": evaluator.cfg.max_frames}
     path.write_text(json.dumps(data, indent=1))
+    write_pool_space(data, out)
     return data
+
+
+def space_yaml(space: SearchSpace) -> str:
+    import yaml
+
+    return yaml.safe_dump(space.raw, sort_keys=False)
+
+
+def write_pool_space(pool: dict[str, Any], out: Path) -> Path:
+    """The sub-space as YAML, for `bench_strategies.py --space` (with `--objective ...:pool_objective`)."""
+    path = out / "pool_space.yaml"
+    path.write_text(pool["space"])
+    return path
 
 
 class PoolObjective:
@@ -216,7 +233,7 @@ def pool_objective(space: SearchSpace, seed: int, path: str | Path = DEFAULT_OUT
 def efficiency(pool: dict[str, Any], seeds: int, in_flight: int) -> dict[str, Any]:
     import bench_strategies
 
-    space = parse_space_dict(pool["space"], file="pool_space")
+    space = parse_space_text(pool["space"], "pool_space.yaml")
     objective = PoolObjective(pool["scores"])
     budget = len(pool["scores"])
     names = ["spos_evolution", "random", "optuna"]

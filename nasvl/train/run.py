@@ -10,6 +10,7 @@ every node can reach, and `--resume` hands the newest one back to the workers.
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import shutil
 from pathlib import Path
@@ -131,7 +132,9 @@ def _ray_train(config: dict[str, Any], workers: int, address: str | None, resume
     from ray.train.torch import TorchConfig, TorchTrainer
 
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        # "local" unless asked: a bare ray.init() would join any cluster a `ray start` left running.
+        ray.init(address=address or os.environ.get("RAY_ADDRESS") or "local", include_dashboard=False,
+                 log_to_driver=False)
     storage = Path(config["out_dir"]).resolve() / "ray"
     name = "train"
     resume_from = None
