@@ -39,13 +39,15 @@ train: {{steps: {steps}, batch_size: {batch}, threads: {threads}, checkpoint_eve
     return parse_train_spec(load_yaml_text(text, "bench.yaml").root)
 
 
-def throughput(synth: Path, space: str, steps: int, batch: int, threads: int, workers: int = 1) -> float:
+def throughput(synth: Path, space: str, steps: int, batch: int, threads: int, workers: int = 1,
+               ray_train: bool = False) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        run_training(spec(synth, space, steps, batch // workers, threads), Path(tmp), phase="supernet",
-                     workers=workers)
+        # address="local" puts even 1 worker on Ray Train, so 1 vs 2 compares like with like.
+        run_training(spec(synth.resolve(), space, steps, batch // workers, threads), Path(tmp), phase="supernet",
+                     workers=workers, address="local" if ray_train else None)
         wall = time.perf_counter() - start
-        rows = [json.loads(x) for x in (Path(tmp) / "log.jsonl").read_text().splitlines()] if workers == 1 else []
+        rows = [] if ray_train else [json.loads(x) for x in (Path(tmp) / "log.jsonl").read_text().splitlines()]
     if rows:
         warm = rows[min(5, len(rows) - 2):]
         return (warm[-1]["step"] - warm[0]["step"]) * batch / (warm[-1]["time"] - warm[0]["time"])
@@ -74,7 +76,8 @@ def main() -> int:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         for workers in (1, 2):
             key = f"ray_train_{workers}_workers_pairs_per_s"
-            report[key] = throughput(args.synth, "search_spaces/tiny.yaml", args.steps, args.batch, 1, workers)
+            report[key] = throughput(args.synth, "search_spaces/tiny.yaml", args.steps, args.batch, 1, workers,
+                                     ray_train=True)
             print(f"Ray Train, tiny space, {workers} worker(s), global batch {args.batch}: "
                   f"{report[key]:.1f} pairs/s (whole run incl. start-up)")
         ray.shutdown()

@@ -87,9 +87,8 @@ def run_export(ctx: JobContext, resume: bool) -> dict[str, Any]:
 def _export_fixed(ctx: JobContext, op: str, target: Path) -> Path:
     """A hand-fixed architecture with fresh weights: the no-search arm of an ablation."""
     from nasvl.export import save_subnet
-    from nasvl.supernet import Subnet
-
     from nasvl.space import load_space
+    from nasvl.supernet import Subnet
 
     spec = ctx.job.export
     space = load_space(resolve_path(spec.space, ctx.job.file)) if spec.space else ctx.job.space()  # type: ignore[union-attr]

@@ -28,7 +28,7 @@ from nasvl.data.registry import FORMATS
 from nasvl.search.evaluator import EvalConfig
 from nasvl.search.result import MAXIMIZE, MINIMIZE
 from nasvl.search.strategy import STRATEGIES
-from nasvl.train.config import LanguageConfig
+from nasvl.train.config import LanguageConfig, absolute_sources
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def search_spec_from_nodes(name: str, val_node: Node, pairs_node: Node | None, l
                 f"unknown objective {obj!r} (known: {', '.join(MAXIMIZE + MINIMIZE)})")
     if search.trials_in_parallel < 1:
         raise s.child("trials_in_parallel").error("must be >= 1")
-    pairs = parse_pairs_config(pairs_node) if pairs_node is not None else None
+    pairs = absolute_sources(parse_pairs_config(pairs_node), s.doc.file) if pairs_node is not None else None
     return SearchSpec(name, val, pairs, parse_dataclass(LanguageConfig, language), search, s.doc.file)
 
 

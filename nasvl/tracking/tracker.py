@@ -32,7 +32,6 @@ import torch
 from nasvl.config import load_yaml, parse_dataclass
 from nasvl.errors import ConfigError, known
 from nasvl.registry import Registry
-from nasvl.tracking.plugin import TRACKERS
 
 if TYPE_CHECKING:
     from nasvl.space import Architecture

@@ -115,8 +115,15 @@ def train_spec_from_nodes(name: str, space: Node | None, pairs: Node, language: 
         raise train.child("checkpoint_every").error("must be >= 1")
     if cfg.amp != "none" and not cfg.device.startswith("cuda"):
         raise train.child("amp").error(f"AMP ({cfg.amp}) needs a CUDA device; device is {cfg.device!r}")
-    return TrainSpec(name, space.as_str() if space is not None else None, parse_pairs_config(pairs),
+    return TrainSpec(name, space.as_str() if space is not None else None,
+                     absolute_sources(parse_pairs_config(pairs), train.doc.file),
                      parse_dataclass(LanguageConfig, language), cfg, train.doc.file)
+
+
+def absolute_sources(pairs: PairsConfig, file: str) -> PairsConfig:
+    """Resolve source roots here, on the driver: Ray workers run in other working directories."""
+    sources = tuple(dataclasses.replace(src, root=str(resolve_path(src.root, file))) for src in pairs.sources)
+    return dataclasses.replace(pairs, sources=sources)
 
 
 def load_train_spec(path: str | Path, *, require_space: bool = True) -> TrainSpec:
