@@ -28,8 +28,22 @@ def parse_dataclass(cls: type[T], node: Node) -> T:
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
     }
     node.check_keys(set(fields), required)
-    kwargs = {key: _parse_value(hints[key], child) for key, child in node.items()}
+    kwargs = {}
+    for key, child in node.items():
+        kwargs[key] = value = _parse_value(hints[key], child)
+        _check_bounds(fields[key], value, child)
     return cls(**kwargs)
+
+
+def _check_bounds(field: dataclasses.Field, value: Any, node: Node) -> None:
+    """Fields declared with `limits.bounded(...)` are checked here, once, for every config class."""
+    limit, minimum = field.metadata.get("limit"), field.metadata.get("minimum")
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return
+    if minimum is not None and value < minimum:
+        raise node.error(f"must be >= {minimum}, got {value}")
+    if limit is not None:
+        limit.check(value, file=node.doc.file, line=node.doc.line(node.path), path=node.path_str)
 
 
 def _parse_value(tp: Any, node: Node) -> Any:

@@ -8,6 +8,7 @@ and keep a map from YAML path (tuple of keys/indices) to 1-based line number.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,6 +152,8 @@ class Node:
     def as_float(self, *, min_value: float | None = None) -> float:
         if isinstance(self.value, bool) or not isinstance(self.value, int | float):
             raise self.error(f"expected a number, got {self.value!r}")
+        if not math.isfinite(self.value):  # .nan / .inf in a config is always a mistake
+            raise self.error(f"expected a finite number, got {self.value!r}")
         if min_value is not None and self.value < min_value:
             raise self.error(f"must be >= {min_value}, got {self.value}")
         return float(self.value)

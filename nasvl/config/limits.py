@@ -1,0 +1,80 @@
+"""Every size a file or a flag can ask for has an upper bound, and this module holds them all.
+
+A hostile or mistaken input (`depth: 100000000`, `train_workers: 100000`, a 30000×30000 frame) must be
+refused at validation with a message that names the limit, not discovered later as a hang or a
+128 GB allocation. Each bound is a `Limit`; a user with a real need raises one with the environment
+variable the message names (`NASVL_LIMIT_<NAME>=N`), so nothing is hard-coded out of reach.
+
+Limits are grouped by the part of nasvl that checks them; add new ones to the matching section.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from nasvl.errors import ConfigError
+
+LIMITS: dict[str, Limit] = {}
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str          # lower_snake; the environment variable is NASVL_LIMIT_<NAME>
+    default: int
+    what: str          # what is counted, for the message: "layers in one stage"
+
+    def __post_init__(self) -> None:
+        if self.name in LIMITS:
+            raise ValueError(f"limit {self.name!r} is defined twice")
+        LIMITS[self.name] = self
+
+    @property
+    def env(self) -> str:
+        return f"NASVL_LIMIT_{self.name.upper()}"
+
+    @property
+    def value(self) -> int:
+        raw = os.environ.get(self.env)
+        if raw is None:
+            return self.default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{self.env}={raw!r} is not an integer") from None
+        if value < 1:
+            raise ConfigError(f"{self.env}={value} must be a positive integer")
+        return value
+
+    def message(self, value: Any) -> str:
+        return f"{value} exceeds the limit of {self.value} {self.what} (raise it with {self.env}=N)"
+
+    def check(self, value: int | float, *, file: str | None = None, line: int | None = None,
+              path: str = "") -> None:
+        """Raise a located ConfigError when `value` is over the limit."""
+        if value > self.value:
+            raise ConfigError(self.message(value), file=file, line=line, path=path)
+
+
+def bounded(limit: Limit, default: Any = dataclasses.MISSING, *, minimum: int | float | None = None) -> Any:
+    """A dataclass field whose parsed value `parse_dataclass` checks against `limit` (and `minimum`)."""
+    meta = {"limit": limit, "minimum": minimum}
+    if isinstance(default, list | dict | set):
+        raise TypeError("use a default_factory for mutable defaults")
+    return dataclasses.field(default=default, metadata=meta)
+
+
+# ---- YAML documents (nasvl/config/yamldoc.py) --------------------------------------------------
+YAML_BYTES = Limit("yaml_bytes", 1 << 20, "bytes in one YAML document")
+YAML_NODES = Limit("yaml_nodes", 200_000, "YAML nodes in one document")
+YAML_ALIASES = Limit("yaml_aliases", 1_000, "YAML alias uses in one document")
+YAML_DEPTH = Limit("yaml_depth", 64, "levels of YAML nesting")
+INT_DIGITS = Limit("int_digits", 19, "digits in one integer")
+
+# ---- search spaces and architectures (nasvl/space, nasvl/cost) ---------------------------------
+
+# ---- jobs, training, search and CLI flags (nasvl/jobs, nasvl/train, nasvl/search, nasvl/cli) -----
+
+# ---- datasets, frames, results, exports and checkpoints (nasvl/data, nasvl/metrics, nasvl/export) --
