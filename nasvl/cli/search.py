@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--strategy", help="override the config's strategy (with its default options)")
     p.add_argument("--workers", type=int, default=None, help="trials evaluated in parallel")
     p.add_argument("--address", default=None, help="Ray cluster address (auto or HOST:PORT); default local")
-    p.add_argument("--resume", action="store_true", help="continue a killed search (Tuner.restore)")
+    p.add_argument("--resume", action="store_true", help="continue a killed search from its search_state.json")
     p.add_argument("--out", default=None, help="run folder (default runs/<name>/search)")
     p.set_defaults(handler=_search)
     e = subparsers.add_parser("export", help="export the best searched architecture(s) with inherited weights")

@@ -1,4 +1,8 @@
-"""Reading a search's trial records from Tune's experiment folder (the one store of results)."""
+"""Reading a search's trial records from nasvl's own JSON (`search.json`, `search_state.json`).
+
+Only JSON is read, never Tune's experiment state or `tuner.pkl`: `search report` and `export`
+are safe on a run folder from someone else (a crafted pickle in Tune's files runs nothing).
+"""
 
 from __future__ import annotations
 
@@ -10,18 +14,19 @@ from typing import Any
 
 from nasvl.errors import NasvlError
 from nasvl.search.result import MAXIMIZE, TrialResult
-from nasvl.search.tune import result_from_metrics
+from nasvl.search.tune import STATE_FILE, STATE_VERSION
+
+META_FILE = "search.json"
 
 
 @dataclass(frozen=True)
 class Record:
-    tune_id: str
-    nasvl_trial: str | None
+    nasvl_trial: str
     arch: dict[str, str]
-    status: str
+    status: str                    # "completed", "failed" or "pending" (in flight when the driver stopped)
     result: TrialResult | None
-    retries: int
-    order: int  # completion order proxy: Tune's trial creation order
+    retries: int                   # re-runs after a Ray worker or node failure
+    node_ip: str | None            # the node whose worker produced the result
 
 
 @dataclass(frozen=True)
@@ -32,11 +37,11 @@ class Records:
 
     @property
     def completed(self) -> list[Record]:
-        return [r for r in self.records if r.result is not None and r.result.ok]
+        return [r for r in self.records if r.status == "completed"]
 
     @property
     def failed(self) -> list[Record]:
-        return [r for r in self.records if r.status == "ERROR" or (r.result is not None and not r.result.ok)]
+        return [r for r in self.records if r.status == "failed"]
 
     def best(self, k: int = 1) -> list[Record]:
         return sorted(self.completed, key=lambda r: -r.result.suc)[:k]  # type: ignore[union-attr]
@@ -58,17 +63,24 @@ class Records:
         path = self.run_dir / "evaluations.log"
         if not path.is_file():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        lines = []
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                if line.strip():  # a torn last line from a killed worker is expected; others are not
+                    lines.append({"arch_key": f"<unreadable line {number}>", "ok": False})
+        return lines
 
     def reruns(self) -> int:
         """Evaluations of an architecture that had already finished successfully (re-run after a kill)."""
         seen: set[str] = set()
         again = 0
         for line in self.audit():
-            if line["arch_key"] in seen:
+            if line.get("arch_key") in seen:
                 again += 1
             if line.get("ok"):
-                seen.add(line["arch_key"])
+                seen.add(line.get("arch_key"))
         return again
 
     def summary(self) -> dict[str, Any]:
@@ -76,30 +88,67 @@ class Records:
         return {
             "trials": len(self.records), "completed": len(self.completed), "failed": len(self.failed),
             "retries": sum(r.retries for r in self.records), "reruns_after_kill": self.reruns(),
+            "nodes": sorted({r.node_ip for r in self.completed if r.node_ip}),
             "best": ({"suc": best[0].result.suc, "arch": best[0].arch, "trial": best[0].nasvl_trial}  # type: ignore[union-attr]
                      if best else None),
         }
 
 
+def read_json_file(path: Path, what: str) -> Any:
+    """A JSON file nasvl wrote; anything else (missing, not JSON, truncated) is one clear error."""
+    if not path.is_file():
+        raise NasvlError(f"{path}: missing ({what})")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise NasvlError(f"{path}: not valid JSON ({what}): {exc}") from None
+
+
 def load_records(run_dir: str | Path) -> Records:
-    from ray.tune import ExperimentAnalysis
-
-    run_dir = Path(run_dir).resolve()  # pyarrow, under ExperimentAnalysis, takes only absolute paths
-    exp = run_dir / "tune" / "search"
-    meta_path = run_dir / "search.json"
-    if not meta_path.is_file() or not exp.is_dir():
-        raise NasvlError(f"{run_dir}: not a search run folder (expected search.json and tune/search/)")
-    meta = json.loads(meta_path.read_text())
-    analysis = ExperimentAnalysis(str(exp))
-    records = []
-    for i, trial in enumerate(analysis.trials):
-        last = trial.last_result or {}
-        result = result_from_metrics(last) if "suc" in last else None
-        if result is not None and result.error is None and last.get("suc", -1) < 0:
-            result = TrialResult.failed("negative SUC reported")
-        config = trial.config or {}
-        records.append(Record(trial.trial_id, config.get("nasvl_trial"), dict(config.get("arch", {})),
-                              str(trial.status), result, int(getattr(trial, "num_failures", 0) or 0), i))
-    return Records(run_dir, tuple(records), meta)
+    run_dir = Path(run_dir).resolve()
+    if not run_dir.is_dir() or not (run_dir / META_FILE).exists():
+        raise NasvlError(f"{run_dir}: not a search run folder (expected {META_FILE} and {STATE_FILE})")
+    meta = read_json_file(run_dir / META_FILE, "the search's configuration")
+    state = read_json_file(run_dir / STATE_FILE, "the search's trial records")
+    try:
+        return Records(run_dir, tuple(_records(state)), _check_meta(meta))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise NasvlError(f"{run_dir / STATE_FILE}: not a nasvl search state ({type(exc).__name__}: {exc})") from None
 
 
+def _check_meta(meta: Any) -> dict[str, Any]:
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict) or \
+            not isinstance(meta.get("supernet"), str):
+        raise ValueError(f"{META_FILE} needs 'config' (mapping) and 'supernet' (path)")
+    return meta
+
+
+def _result(data: dict[str, Any]) -> TrialResult:
+    result = TrialResult.from_dict(data)
+    for name, value in vars(result).items():
+        if name == "error":
+            ok = value is None or isinstance(value, str)
+        else:
+            ok = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+        if not ok:
+            raise ValueError(f"result field {name!r} has a {type(value).__name__}")
+    return result
+
+
+def _records(state: dict[str, Any]) -> list[Record]:
+    if state.get("version") != STATE_VERSION:
+        raise ValueError(f"version {state.get('version')!r} is not {STATE_VERSION}")
+    pending = set(state["strategy"]["pending"])
+    out = []
+    for trial in state["strategy"]["trials"]:
+        trial_id = str(trial["id"])
+        run = state["runs"].get(trial_id, {})
+        result = None if trial["result"] is None else _result(trial["result"])
+        status = "pending" if trial_id in pending else ("completed" if result is not None and result.ok
+                                                         else "failed")
+        arch = run.get("arch")
+        if not isinstance(arch, dict):
+            raise ValueError(f"trial {trial_id}: no architecture recorded")
+        out.append(Record(trial_id, {str(k): str(v) for k, v in arch.items()}, status, result,
+                          int(run.get("retries", 0)), run.get("node")))
+    return out

@@ -3,7 +3,8 @@
 Layout of a search run folder::
 
     RUN_DIR/search.json        what was searched: config, supernet checkpoint, space
-    RUN_DIR/tune/search/       Tune's experiment folder: the one record of trials
+    RUN_DIR/search_state.json  the trial records and the strategy's state (the one record; resume reads it)
+    RUN_DIR/tune/search-NNN/   Tune's experiment folder of each start: written by Tune, never read back
     RUN_DIR/evaluations.log    audit line per finished evaluation (measures re-runs after a kill)
     RUN_DIR/optuna.db          the Optuna study, for the optuna strategy (SQLite by default)
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,8 @@ from nasvl.io import atomic_write_json
 from nasvl.language import EmbeddingCache
 from nasvl.search.config import SearchSpec
 from nasvl.search.live import LiveTable
-from nasvl.search.records import load_records
-from nasvl.search.tune import EvalSetup, StrategySearcher, trainable
+from nasvl.search.records import load_records, read_json_file
+from nasvl.search.tune import STATE_FILE, EvalSetup, StrategySearcher, trainable
 from nasvl.train.config import fit_pairs, resolve_path
 from nasvl.train.loop import supernet_from_checkpoint
 
@@ -79,26 +79,33 @@ def run_search(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: str | Path,
     from ray import tune
 
     run_dir = Path(run_dir).resolve()
-    exp_dir = run_dir / "tune" / EXPERIMENT
-    if resume and exp_dir.exists() and not (exp_dir / "tuner.pkl").exists():
-        # Killed before Tune wrote its first state: nothing was recorded, start afresh.
-        shutil.rmtree(exp_dir)
-        resume = False
-    if exp_dir.exists() and not resume:
+    state_path = run_dir / STATE_FILE
+    state = None
+    if resume and state_path.exists():
+        state = read_json_file(state_path, "the search's trial records")
+    elif resume and not (run_dir / "search.json").exists():
+        raise NasvlError(f"{run_dir}: nothing to resume (no {STATE_FILE})")
+    elif state_path.exists() or (run_dir / "tune").exists():
         raise NasvlError(f"{run_dir} already holds a search; pass --resume to continue it, or choose another "
                          "output folder (results are never overwritten silently)")
-    if resume and not exp_dir.exists():
-        raise NasvlError(f"{exp_dir}: nothing to resume")
     run_dir.mkdir(parents=True, exist_ok=True)
     setup, space = prepare(spec, supernet_ckpt, run_dir)
-    if not resume:
+    if state is None:
         atomic_write_json(run_dir / "search.json", {
             "config": json.loads(json.dumps(dataclasses.asdict(spec), default=str)),
             "supernet": str(Path(supernet_ckpt).resolve()), "space_name": space.name, "space_hash": space.hash,
         }, sort_keys=False)
-    # Snapshot Tune's experiment state after every event: evaluations take seconds, a snapshot
-    # milliseconds, and it bounds what a killed driver re-runs to the trials in flight.
-    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "0")
+    s = spec.search
+    searcher = StrategySearcher(s.strategy, space.raw, s.seed, dict(s.options), run_dir=str(run_dir),
+                                max_failures=s.max_failures)
+    if state is not None:
+        try:
+            searcher.resume(state)
+        except (KeyError, TypeError, ValueError, NasvlError) as exc:
+            raise NasvlError(f"{state_path}: cannot resume: {exc}") from None
+        print(f"resuming {run_dir}: {len(searcher.strategy.trials)} trials recorded, "
+              f"{len(searcher.requeued)} to run again (in flight when it stopped)", flush=True)
+    searcher.persist()
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     if not ray.is_initialized():
         # address=None would make Ray join any cluster a `ray start` left on this machine (its
@@ -107,28 +114,25 @@ def run_search(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: str | Path,
         ray.init(address=address or os.environ.get("RAY_ADDRESS") or "local", include_dashboard=False,
                  log_to_driver=False,
                  runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
-    s = spec.search
     fn = trainable(setup, s.cpus_per_trial, s.gpus_per_trial)
     callbacks = [LiveTable(s.objectives, enabled=live)]
     started = time.perf_counter()
-    if resume:
-        tuner = tune.Tuner.restore(str(exp_dir), trainable=fn, resume_unfinished=True, resume_errored=True)
-    else:
-        searcher = StrategySearcher(s.strategy, space.raw, s.seed, dict(s.options), run_dir=str(run_dir))
-        tuner = tune.Tuner(
-            fn,
-            tune_config=tune.TuneConfig(search_alg=searcher, metric="suc", mode="max", num_samples=-1,
-                                        max_concurrent_trials=s.trials_in_parallel, reuse_actors=True),
-            run_config=tune.RunConfig(name=EXPERIMENT, storage_path=str(run_dir / "tune"),
-                                      failure_config=tune.FailureConfig(max_failures=s.max_failures),
-                                      callbacks=callbacks, verbose=0),
-        )
-    grid = tuner.fit()
+    # Each start is a fresh Tune experiment: Tune's files are never restored (they hold pickles).
+    attempt = len(list((run_dir / "tune").glob(f"{EXPERIMENT}-*"))) if (run_dir / "tune").exists() else 0
+    tuner = tune.Tuner(
+        fn,
+        tune_config=tune.TuneConfig(search_alg=searcher, metric="suc", mode="max", num_samples=-1,
+                                    max_concurrent_trials=s.trials_in_parallel, reuse_actors=True),
+        run_config=tune.RunConfig(name=f"{EXPERIMENT}-{attempt:03d}", storage_path=str(run_dir / "tune"),
+                                  failure_config=tune.FailureConfig(max_failures=0),
+                                  callbacks=callbacks, verbose=0),
+    )
+    tuner.fit()
     records = load_records(run_dir)
     if not records.completed and records.records:
-        first = next((r for r in grid if r.error), None)
-        reason = f": {first.error}" if first is not None else ""
-        raise NasvlError(f"every evaluated trial failed; the search stopped (see {exp_dir}){reason}"[:2000])
+        first = next((r.result.error for r in records.failed if r.result is not None), None)
+        reason = f": {first}" if first else ""
+        raise NasvlError(f"every evaluated trial failed; the search stopped (see {run_dir / 'tune'}){reason}"[:2000])
     summary = {"run_dir": str(run_dir), "seconds": time.perf_counter() - started, **records.summary()}
     atomic_write_json(run_dir / "summary.json", summary, sort_keys=False)
     return summary

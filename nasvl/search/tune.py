@@ -1,10 +1,9 @@
 """Ray Tune glue: a `Searcher` over any nasvl `Strategy`, and the trainable that scores one candidate.
 
-Tune supplies the scheduler, retries (`FailureConfig`), the experiment store
-(the trial records) and resume (`Tuner.restore`); nasvl supplies proposals and
-scores. The searcher pickles as plain data (strategy name, space, options and
-`state_dict()`), so the pickled Tuner in the experiment folder holds no live
-objects such as an Optuna storage connection.
+Tune supplies the scheduling of trials onto workers; nasvl supplies proposals,
+scores, retries and the records (`search_state.json`, see `StrategySearcher`).
+Tune's experiment files are written but never read back, so resume does not go
+through `Tuner.restore` and no pickle from a run folder is ever loaded.
 
 The trainable receives the supernet weights, validation videos and embeddings
 once through the object store (`tune.with_parameters`). With `reuse_actors`, a
@@ -22,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ray
 import torch
 from ray import tune
 from ray.tune.search import Searcher
 
 from nasvl.data.video import Video
+from nasvl.io import atomic_write_json
 from nasvl.search.evaluator import EvalConfig, Evaluator
 from nasvl.search.result import TrialResult
 from nasvl.search.strategy import Strategy, build_strategy
@@ -35,20 +36,39 @@ from nasvl.space import parse_space_dict
 RESULT_KEYS = ("suc", "prec", "norm_prec", "params", "macs", "latency_ms", "wall_s", "error")
 
 
-class StrategySearcher(Searcher):
-    """`suggest` → `ask`, `on_trial_complete` → `tell`; None from `suggest` means "wait for the generation"."""
+STATE_FILE = "search_state.json"
+STATE_VERSION = 1
 
-    def __init__(self, strategy_name: str, space_raw: dict[str, Any], seed: int, options: dict[str, Any],
-                 run_dir: str | None = None, metric: str = "suc", mode: str = "max") -> None:
-        super().__init__(metric=metric, mode=mode)
-        self._spec = {"strategy_name": strategy_name, "space_raw": space_raw, "seed": seed, "options": options,
-                      "run_dir": run_dir, "metric": metric, "mode": mode}
-        self.strategy: Strategy = build_strategy(strategy_name, parse_space_dict(space_raw), seed,
-                                                 run_dir=run_dir, **options)
-        self.tune_to_nasvl: dict[str, str] = {}
-        self.outcomes: list[bool] = []  # ok/failed per told trial, to stop a search whose setup is broken
+
+class StrategySearcher(Searcher):
+    """`suggest` → `ask`, `on_trial_complete` → `tell`; None from `suggest` means "wait for the generation".
+
+    The searcher, not Tune, owns retries and the trial records. Tune runs with `max_failures=0`:
+    a Tune-level error (a worker or node died; evaluation errors are results, not Tune errors) is
+    counted here and the candidate is re-queued as a new Tune trial, up to `max_failures` times.
+    Tune's own accounting counted one actor death twice (the task failure, then the actor failure
+    of an already re-queued trial) and dropped the candidate.
+
+    After every event the whole state goes to `RUN_DIR/search_state.json` in one atomic write. It is
+    the only thing nasvl reads back: records, reports and resume use this JSON, never Tune's
+    pickled experiment files (a run folder from someone else must not be able to run code here).
+    """
 
     ABORT_AFTER = 3
+
+    def __init__(self, strategy_name: str, space_raw: dict[str, Any], seed: int, options: dict[str, Any],
+                 run_dir: str | None = None, max_failures: int = 0, metric: str = "suc",
+                 mode: str = "max") -> None:
+        super().__init__(metric=metric, mode=mode)
+        self._spec = {"strategy_name": strategy_name, "space_raw": space_raw, "seed": seed, "options": options,
+                      "run_dir": run_dir, "max_failures": max_failures, "metric": metric, "mode": mode}
+        self.strategy: Strategy = build_strategy(strategy_name, parse_space_dict(space_raw), seed,
+                                                 run_dir=run_dir, **options)
+        self.max_failures = max_failures
+        self.tune_to_nasvl: dict[str, str] = {}
+        self.requeued: list[str] = []   # nasvl ids to run again: retries, and trials in flight at a kill
+        self.runs: dict[str, dict[str, Any]] = {}  # nasvl id -> arch, retries, tune ids, node
+        self.outcomes: list[bool] = []  # ok/failed per told trial, to stop a search whose setup is broken
 
     @property
     def aborted(self) -> bool:
@@ -57,53 +77,73 @@ class StrategySearcher(Searcher):
 
     # ---- Searcher API -----------------------------------------------------------------------
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        if trial_id in self.tune_to_nasvl:  # Tune re-asks for a trial it already has (restore)
-            record = self.strategy.trial(self.tune_to_nasvl[trial_id])
-            return {"arch": record.arch.to_dict(), "nasvl_trial": record.trial_id}
-        if self.aborted:
+        if self.requeued:
+            nasvl_id = self.requeued.pop(0)
+        elif self.aborted:
             return Searcher.FINISHED
-        proposals = self.strategy.ask(1)
-        if not proposals:
-            return Searcher.FINISHED if self.strategy.done else None
-        proposal = proposals[0]
-        self.tune_to_nasvl[trial_id] = proposal.trial_id
-        return {"arch": proposal.arch.to_dict(), "nasvl_trial": proposal.trial_id}
+        else:
+            proposals = self.strategy.ask(1)
+            if not proposals:
+                return Searcher.FINISHED if self.strategy.done else None
+            nasvl_id = proposals[0].trial_id
+            self.runs[nasvl_id] = {"arch": proposals[0].arch.to_dict(), "retries": 0, "tune_ids": [],
+                                   "node": None}
+        run = self.runs[nasvl_id]
+        self.tune_to_nasvl[trial_id] = nasvl_id
+        run["tune_ids"].append(trial_id)
+        self.persist()
+        return {"arch": run["arch"], "nasvl_trial": nasvl_id}
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         nasvl_id = self.tune_to_nasvl.get(trial_id)
         if nasvl_id is None:
             return
+        run = self.runs[nasvl_id]
         if error or not result or "suc" not in result:
-            self.strategy.tell(nasvl_id, TrialResult.failed("trial failed in Ray (see the trial's error file)"))
-            self.outcomes.append(False)
+            if run["retries"] < self.max_failures:
+                run["retries"] += 1
+                self.requeued.append(nasvl_id)
+            else:
+                self.strategy.tell(nasvl_id, TrialResult.failed("the trial's Ray worker failed "
+                                                                f"{run['retries'] + 1} times"))
+                self.outcomes.append(False)
+            self.persist()
             return
         told = result_from_metrics(result)
+        run["node"] = result.get("node_ip")
         self.strategy.tell(nasvl_id, told)
         self.outcomes.append(told.ok)
+        self.persist()
 
     # ---- persistence: JSON, not pickle --------------------------------------------------------
-    def save(self, checkpoint_path: str) -> None:
-        state = {"strategy": self.strategy.state_dict(), "tune_to_nasvl": self.tune_to_nasvl,
-                 "outcomes": self.outcomes}
-        Path(checkpoint_path).write_text(json.dumps(state), encoding="utf-8")
+    def state(self) -> dict[str, Any]:
+        return {"version": STATE_VERSION, "strategy": self.strategy.state_dict(), "runs": self.runs,
+                "requeued": self.requeued, "outcomes": self.outcomes}
 
-    def restore(self, checkpoint_path: str) -> None:
-        state = json.loads(Path(checkpoint_path).read_text(encoding="utf-8"))
+    def persist(self) -> None:
+        run_dir = self._spec["run_dir"]
+        if run_dir is not None:
+            atomic_write_json(Path(run_dir) / STATE_FILE, self.state(), sort_keys=False)
+
+    def resume(self, state: dict[str, Any]) -> None:
+        """Continue from a saved state: the trials that were in flight run again (new Tune trials)."""
         self.strategy.load_state_dict(state["strategy"])
-        self.tune_to_nasvl = state["tune_to_nasvl"]
-        self.outcomes = state.get("outcomes", [])
+        self.runs = state["runs"]
+        self.outcomes = state["outcomes"]
+        in_flight = [t for t in self.strategy.pending if t not in state["requeued"]]
+        self.requeued = list(state["requeued"]) + in_flight
+
+    def save(self, checkpoint_path: str) -> None:
+        """Tune's own searcher checkpoint; nasvl never reads it back (see `persist`)."""
+        Path(checkpoint_path).write_text(json.dumps(self.state()), encoding="utf-8")
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"spec": self._spec, "state": {"strategy": self.strategy.state_dict(),
-                                              "tune_to_nasvl": self.tune_to_nasvl, "outcomes": self.outcomes}}
+        # Tune pickles the searcher into tuner.pkl: give it plain data, no storage connections.
+        return {"spec": self._spec, "state": self.state()}
 
     def __setstate__(self, data: dict[str, Any]) -> None:
-        spec = dict(data["spec"])
-        metric, mode = spec.pop("metric"), spec.pop("mode")
-        self.__init__(**spec, metric=metric, mode=mode)  # type: ignore[misc]
-        self.strategy.load_state_dict(data["state"]["strategy"])
-        self.tune_to_nasvl = data["state"]["tune_to_nasvl"]
-        self.outcomes = data["state"].get("outcomes", [])
+        self.__init__(**data["spec"])  # type: ignore[misc]
+        self.resume(data["state"])
 
 
 def result_from_metrics(metrics: dict[str, Any]) -> TrialResult:
@@ -151,6 +191,7 @@ def evaluate_trial(config: dict[str, Any], setup: EvalSetup) -> None:
     metrics["suc"] = result.suc if result.ok else -1.0  # Tune needs a number; `error` marks the failure
     metrics["arch_key"] = arch.key
     metrics["nasvl_trial"] = config.get("nasvl_trial")
+    metrics["node_ip"] = ray.util.get_node_ip_address()
     if setup.audit_log:
         line = json.dumps({"arch_key": arch.key, "nasvl_trial": config.get("nasvl_trial"), "ok": result.ok,
                            "pid": os.getpid(), "time": time.time()})

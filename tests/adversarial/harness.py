@@ -132,15 +132,19 @@ def assert_refused(outcome: Outcome, *, mentions: Iterable[str] = (), code: int 
         assert fragment in outcome.stderr, f"message lacks {fragment!r}:\n{outcome.stderr[-2000:]}"
 
 
-def assert_contained(sandbox: Path, run_folder: Path, before: dict[str, str]) -> None:
+def assert_contained(sandbox: Path, run_folder: Path, before: dict[str, str], *,
+                     run_may_change: bool = False) -> None:
     """Nothing outside `run_folder` (inside `sandbox`) changed, and nothing in `before` was lost or changed.
 
     `before` is a `snapshot(sandbox)` taken before the case ran; new files may appear only under
-    `run_folder`; a file named `PWNED` anywhere means a payload ran.
+    `run_folder`; a file named `PWNED` anywhere means a payload ran. `run_may_change` is for a
+    command that legitimately continues the run (a resume): then only the outside is checked.
     """
     after = snapshot(sandbox)
     inside = str(run_folder.relative_to(sandbox)) if run_folder != sandbox else ""
     for rel, digest in before.items():
+        if run_may_change and inside and rel.startswith(inside + os.sep):
+            continue
         assert after.get(rel) == digest, f"{rel} was lost or changed"
     for rel in after:
         if rel not in before:

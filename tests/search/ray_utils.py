@@ -101,3 +101,15 @@ def wait_for(predicate: Callable[[], bool], timeout: float, poll: float = 0.2) -
 def audit_lines(run_dir: Path) -> int:
     path = run_dir / "evaluations.log"
     return len(path.read_text().splitlines()) if path.is_file() else 0
+
+
+def told_trials(run_dir: Path) -> int:
+    """Trials whose result the driver has recorded (nasvl's own records; torn reads count as 0)."""
+    import json
+
+    try:
+        state = json.loads((run_dir / "search_state.json").read_text())
+    except (OSError, ValueError):
+        return 0
+    strategy = state["strategy"]
+    return sum(1 for t in strategy["trials"] if t["result"] is not None)
