@@ -48,7 +48,7 @@ def verify_frames(videos: Sequence[Video], *, decode: bool, strict: bool = True)
             warnings.warn(f"skipping video {video.name}: {errors[0]}", DataWarning, stacklevel=2)
     if bad:
         for exc in bad[:_LISTED]:
-            print(f"bad frame: {exc}", file=sys.stderr)
+            print(exc, file=sys.stderr)
         if len(bad) > _LISTED:
             print(f"... and {len(bad) - _LISTED} more bad frames", file=sys.stderr)
         raise DataError(f"{len(bad)} bad frame(s) in {bad_videos} video(s), listed above; first: {bad[0]}")
