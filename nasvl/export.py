@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
@@ -92,8 +93,12 @@ def read_manifest(export_dir: str | Path) -> dict[str, Any]:
     path = _member(d, "manifest.json")
     try:
         manifest = json.loads(_read_small(path))
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, 5,000-digit integers, deep nesting
-        raise CheckpointError(f"{path}: not valid JSON ({str(exc)[:200] or type(exc).__name__})") from None
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: not valid JSON for an export (nested too deeply)") from None
+    except ValueError:  # Python refuses integers of over 4,300 digits
+        raise CheckpointError(f"{path}: not valid JSON for an export (an integer with too many digits)") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a {FORMAT} manifest")
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -193,14 +198,14 @@ def load_subnet(export_dir: str | Path, device: str | torch.device = "cpu") -> S
     arch_path = _member(d, "arch.yaml")
     try:
         arch = load_arch(space, load_yaml_text(_read_small(arch_path), file=str(arch_path)).data)
-    except ConfigError as exc:
+    except (ConfigError, yaml.YAMLError) as exc:  # a tag like !!python/object is refused while composing
         raise CheckpointError(f"{arch_path}: {exc}") from None
     subnet = Subnet(space, arch, affine=manifest["affine_bn"])
     weights_path = _member(d, "weights.safetensors")
     expected = subnet.state_dict()
     _check_tensors(weights_path, _safetensors_header(weights_path), expected, arch_path.name)
     if "arch_key" in manifest and manifest["arch_key"] != arch.key:
-        raise CheckpointError(f"{arch_path}: architecture {arch.key} is not the manifest's arch_key "
+        raise CheckpointError(f"{arch_path}: architecture {arch.key} is not the arch_key of {manifest_path}, "
                               f"{manifest['arch_key']!r} (edited arch.yaml or manifest)")
     try:
         tensors = load_file(str(weights_path))
