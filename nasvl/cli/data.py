@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check = sub.add_parser("check", help="read a dataset strictly and summarise it")
     _dataset_args(check)
     check.add_argument("--lenient", action="store_true", help="skip bad videos with a warning instead of failing")
+    check.add_argument("--fast", action="store_true",
+                       help="check annotations and frame lists only; do not decode the frames")
     check.set_defaults(handler=_check)
 
     pairs = sub.add_parser("pairs-debug", help="write a grid PNG of sampled training pairs with boxes")
@@ -79,8 +81,11 @@ def _check(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from nasvl.data import load_dataset
+    from nasvl.data.verify import verify_frames
 
     videos = load_dataset(args.dataset, args.format, args.split, strict=not args.lenient)
+    if not args.fast:
+        videos = verify_frames(videos, decode=True, strict=not args.lenient)
     frames = sum(len(v) for v in videos)
     table = Table(title=f"{args.format} dataset {args.dataset}")
     for col in ("videos", "frames", "absent frames", "with description"):
@@ -88,6 +93,11 @@ def _check(args: argparse.Namespace) -> int:
     table.add_row(str(len(videos)), str(frames), str(sum(int(v.absent.sum()) for v in videos)),
                   str(sum(1 for v in videos if v.description)))
     Console().print(table)
+    if args.fast:
+        print(f"--fast: annotations and frame lists checked; {frames} frames were NOT decoded "
+              f"(run without --fast to decode every frame)")
+    else:
+        print(f"all {frames} frames decoded")
     return 0
 
 
@@ -95,8 +105,10 @@ def _pairs_debug(args: argparse.Namespace) -> int:
     from nasvl.data import load_dataset
     from nasvl.data.debug import write_pair_grid
     from nasvl.data.pairs import PairDataset
+    from nasvl.data.verify import verify_frames
 
-    videos = load_dataset(args.dataset, args.format, args.split, strict=False)
+    # Read leniently as training does, but refuse bad frames rather than draw them as grey boxes.
+    videos = verify_frames(load_dataset(args.dataset, args.format, args.split, strict=False), decode=False)
     ds = PairDataset(videos, seed=args.seed, template_size=args.template_size, search_size=args.search_size,
                      negative_rate=args.negative_rate, lang_mode=args.lang_mode, pairs_per_epoch=max(args.num, 1))
     print(f"wrote {write_pair_grid(ds, args.out, n=args.num)}")

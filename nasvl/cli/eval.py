@@ -18,11 +18,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--plots", type=Path, default=None,
                    help="folder for PNG plots (default: plots/ next to the results folder)")
     p.add_argument("--missing", choices=("error", "miss"), default="error",
-                   help="a video without results: fail, or score it as all misses")
+                   help="a video without results or with fewer boxes than frames: fail (default), "
+                   "or score the missing frames as misses")
     p.set_defaults(handler=_eval)
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from nasvl.config.names import check_name
     from nasvl.data import load_dataset
     from nasvl.metrics import evaluate_dataset
     from nasvl.metrics.plots import plot_attributes, plot_curves
@@ -30,6 +32,8 @@ def _eval(args: argparse.Namespace) -> int:
 
     videos = load_dataset(args.dataset, args.format, args.split, strict=True)
     trackers = [t.strip() for t in args.trackers.split(",") if t.strip()] if args.trackers else None
+    for name in trackers or ():
+        check_name(name, what="--trackers entry")  # a folder name under --results, never a path
     report = evaluate_dataset(videos, args.results, trackers, missing=args.missing)
     title = f"{args.format} {args.dataset.name}" + (f" ({args.split})" if args.split else "")
     print_table(report, title=f"{title}: {len(videos)} videos")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 
@@ -14,9 +15,19 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
         values = [float(v) for v in text.replace(" ", "").split(",")]
     except ValueError:
         values = []
-    if len(values) != 4 or values[2] <= 0 or values[3] <= 0:
-        raise ConfigError(f"--init must be x,y,w,h with positive w and h, got {text!r}")
+    # `not w > 0` also refuses NaN, which compares false with everything.
+    if len(values) != 4 or not all(math.isfinite(v) for v in values) or not (values[2] > 0 and values[3] > 0):
+        raise ConfigError(f"--init must be x,y,w,h: four finite numbers with positive w and h, got {text[:80]!r}")
     return values[0], values[1], values[2], values[3]
+
+
+def check_box_in_frame(box: tuple[float, float, float, float], width: int, height: int, frame: Path) -> None:
+    """The first box must overlap the first frame and be at most twice its size: else it is a typo
+    (a 1e9 box would make the tracker crop and resize gigapixel windows)."""
+    x, y, w, h = box
+    if x >= width or y >= height or x + w <= 0 or y + h <= 0 or w > 2 * width or h > 2 * height:
+        raise ConfigError(f"--init box {x:g},{y:g},{w:g},{h:g} does not fit the first frame {frame} "
+                          f"({width}×{height}): it must overlap the frame and be at most twice its size")
 
 
 def frame_paths(video: Path) -> list[Path]:
@@ -32,12 +43,12 @@ def frame_paths(video: Path) -> list[Path]:
 
 def _track(args: argparse.Namespace) -> int:
     # Heavy imports here so `nasvl --help` stays fast.
-    import cv2
     import torch
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from nasvl.errors import DataError
+    from nasvl.data.frames import probe_frame, read_frame
+    from nasvl.data.textio import check_description
     from nasvl.export import load_subnet
     from nasvl.io import atomic_write_text
     from nasvl.tracking.tracker import build_tracker
@@ -46,7 +57,13 @@ def _track(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise ConfigError(f"{out} exists; pass --force to overwrite it")
     box = parse_box(args.init)
+    if args.text is not None:
+        check_description(args.text, what="--text")
     frames = frame_paths(Path(args.video))
+    for path in frames[1:]:  # headers only: a bad frame fails now, not minutes into the video
+        probe_frame(path)
+    first = read_frame(frames[0])
+    check_box_in_frame(box, first.shape[1], first.shape[0], frames[0])
     if args.threads:
         torch.set_num_threads(args.threads)
     subnet = load_subnet(args.model, device=args.device)
@@ -59,12 +76,6 @@ def _track(args: argparse.Namespace) -> int:
     tracker = build_tracker(subnet, args.params, embed_text=embed_text, device=args.device,
                             language_fallback=args.language_fallback, benchmark=args.benchmark)
 
-    def read(path: Path):  # noqa: ANN202 - local helper
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise DataError("cannot decode image", file=str(path))
-        return image
-
     lines = [",".join(f"{v:.2f}" for v in box)]
     console = Console(stderr=True)
     columns = (TextColumn("[bold]tracking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[fps]} fps"),
@@ -72,10 +83,10 @@ def _track(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with Progress(*columns, console=console, disable=args.quiet) as progress:
         task = progress.add_task("track", total=len(frames), fps="-")
-        tracker.initialize(read(frames[0]), box, text=args.text)
+        tracker.initialize(first, box, text=args.text)
         progress.advance(task)
         for i, path in enumerate(frames[1:], 1):
-            xywh, _ = tracker.track(read(path))
+            xywh, _ = tracker.track(read_frame(path))
             lines.append(",".join(f"{v:.2f}" for v in xywh))
             progress.update(task, advance=1, fps=f"{i / (time.perf_counter() - start):.1f}")
     atomic_write_text(out, "\n".join(lines) + "\n")

@@ -78,3 +78,13 @@ INT_DIGITS = Limit("int_digits", 19, "digits in one integer")
 # ---- jobs, training, search and CLI flags (nasvl/jobs, nasvl/train, nasvl/search, nasvl/cli) -----
 
 # ---- datasets, frames, results, exports and checkpoints (nasvl/data, nasvl/metrics, nasvl/export) --
+# A frame is refused from its header, before decoding: 8192×8192 is twice 8K video; decoded BGR it is 192 MB.
+FRAME_PIXELS = Limit("frame_pixels", 8192 * 8192, "pixels in one frame")
+FRAME_BYTES = Limit("frame_bytes", 64 << 20, "bytes in one frame file")
+# LaSOT's longest video has 11,397 frames; COCO-style sets make one video per annotation (860k in COCO 2017).
+VIDEO_FRAMES = Limit("video_frames", 100_000, "frames in one video")
+DATASET_VIDEOS = Limit("dataset_videos", 1_000_000, "videos in one dataset")
+DESCRIPTION_CHARS = Limit("description_chars", 2_000, "characters in one target description")
+EXPORT_MANIFEST_BYTES = Limit("export_manifest_bytes", 4 << 20, "bytes in an export's manifest.json or arch.yaml")
+# safetensors' own reader allows a 100 MB header; a real subnet's header is a few tens of kB.
+SAFETENSORS_HEADER_BYTES = Limit("safetensors_header_bytes", 16 << 20, "bytes in a safetensors header")

@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from nasvl.config.limits import DATASET_VIDEOS
 from nasvl.data import coco, folder, got10k, lasot, otb, tnl2k
 from nasvl.data.textio import DataWarning
 from nasvl.data.video import Video
@@ -25,6 +26,14 @@ _READERS: dict[str, Callable[[Path, str | None], list[tuple[str, Callable[[], Vi
     "folder": folder.discover,
 }
 FORMATS: tuple[str, ...] = tuple(sorted(_READERS))
+_LAYOUTS = {  # what a user should see in the folder, for the "no videos" message
+    "lasot": "expected <class>/<class-k>/img/*.jpg and groundtruth.txt",
+    "tnl2k": "expected <video>/imgs/* and groundtruth.txt",
+    "otb99lang": "expected <video>/img/*.jpg and groundtruth_rect.txt",
+    "got10k": "expected list.txt and <video>/*.jpg with groundtruth.txt",
+    "coco": "expected annotations.json with at least one non-crowd annotation",
+    "folder": "expected <video>/ with frames and groundtruth.txt",
+}
 
 
 def load_dataset(root: str | Path, format: str, split: str | None = None, strict: bool = True) -> list[Video]:
@@ -34,12 +43,22 @@ def load_dataset(root: str | Path, format: str, split: str | None = None, strict
     root = Path(root)
     if not root.is_dir():
         raise DataError("dataset folder not found", file=str(root))
+    pending = _READERS[format](root, split)
+    if not pending:
+        where = f"{root}/{split}" if split is not None and (root / split).is_dir() else str(root)
+        raise DataError(f"no videos found: not a {format} dataset, or an empty one ({_LAYOUTS[format]})",
+                        file=where)
+    if len(pending) > DATASET_VIDEOS.value:
+        raise DataError(f"video count {DATASET_VIDEOS.message(len(pending))}", file=str(root))
     videos: list[Video] = []
-    for name, read in _READERS[format](root, split):
+    for name, read in pending:
         try:
             videos.append(read())
         except DataError as exc:
             if strict:
                 raise
             warnings.warn(f"skipping {format} video {name}: {exc}", DataWarning, stacklevel=2)
+    if not videos:
+        raise DataError(f"all {len(pending)} videos were skipped as unreadable (see the warnings above)",
+                        file=str(root))
     return videos

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nasvl.config.limits import DESCRIPTION_CHARS, VIDEO_FRAMES
 from nasvl.errors import DataError
 
 _SEPARATORS = re.compile(r"[,\t ]+")
@@ -41,7 +42,25 @@ def read_optional_sentence(path: Path) -> str | None:
     if not path.is_file():
         return None
     text = " ".join(read_text(path).split())
-    return text or None
+    return check_description(text, file=str(path)) or None
+
+
+def check_description(text: str, *, file: str | None = None, what: str = "description") -> str:
+    """A target description is printable text under `DESCRIPTION_CHARS`; returned unchanged.
+
+    Command-line text that is not UTF-8 arrives as lone surrogates, and control characters
+    (escape sequences, bidirectional overrides) would be echoed to a terminal or a report.
+    """
+    if len(text) > DESCRIPTION_CHARS.value:
+        raise DataError(f"{what}: {DESCRIPTION_CHARS.message(len(text))}", file=file)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DataError(f"{what} is not valid UTF-8 text", file=file) from None
+    bad = next((c for c in text if not c.isprintable() and c not in " \t\n"), None)
+    if bad is not None:
+        raise DataError(f"{what} holds the control character {ascii(bad)}", file=file)
+    return text
 
 
 def _lines(path: Path) -> list[tuple[int, str]]:
@@ -101,7 +120,13 @@ def list_frames(folder: Path) -> list[Path]:
     """Image files of a frame folder in name order (zero-padded names sort correctly)."""
     if not folder.is_dir():
         raise DataError("frame folder not found", file=str(folder))
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    frames = []
+    for p in folder.iterdir():
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
+            frames.append(p)
+            if len(frames) > VIDEO_FRAMES.value:  # stop listing: the folder may hold millions
+                raise DataError(f"frame count (at least) {VIDEO_FRAMES.message(len(frames))}", file=str(folder))
+    return sorted(frames)
 
 
 def check_counts(frames: list[Path], boxes: np.ndarray, gt_file: Path, frame_dir: Path) -> None:

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
-from nasvl.errors import DataError
+from nasvl.data.frames import read_frame
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,11 +45,7 @@ class Video:
 
     def frame(self, i: int) -> np.ndarray:
         """Frame `i` as BGR uint8 (what cv2 and the pysot-style crops expect)."""
-        path = self.frames[i]
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise DataError("cannot decode image (missing or corrupt)", file=str(path))
-        return image
+        return read_frame(self.frames[i])
 
     @property
     def visible(self) -> np.ndarray:

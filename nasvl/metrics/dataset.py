@@ -19,7 +19,7 @@ import numpy as np
 from nasvl.data.video import Video
 from nasvl.errors import DataError
 from nasvl.metrics.ope import NORM_PRECISION_INDEX, PRECISION_INDEX, evaluate_sequence
-from nasvl.metrics.results_io import list_trackers, read_results, result_path
+from nasvl.metrics.results_io import NO_RESULTS, list_trackers, read_results, result_path
 
 _CURVES = ("success_curve", "precision_curve", "norm_precision_curve")
 
@@ -105,8 +105,10 @@ def evaluate_dataset(videos: Sequence[Video], results: str | Path | Mapping[str,
     """Score every tracker on `videos`; returns {tracker: {"overall", "per_video", "per_attribute"}}.
 
     `results` is a pysot/LaSOT results folder (`<results>/<tracker>/<video>.txt`) or an
-    in-memory {tracker: {video: boxes}}. A video without results raises a `DataError`
-    naming the expected file, unless `missing="miss"` counts it as all misses.
+    in-memory {tracker: {video: boxes}}. A video without results, or a results file with
+    fewer rows than the video has frames, raises a `DataError` naming the file, unless
+    `missing="miss"` scores the missing frames as misses. More rows than frames, and
+    unparsable rows, are errors in both modes.
     """
     if missing not in ("error", "miss"):
         raise ValueError(f"missing must be 'error' or 'miss', got {missing!r}")
@@ -119,14 +121,18 @@ def evaluate_dataset(videos: Sequence[Video], results: str | Path | Mapping[str,
             loaded[name] = {}
             for video in videos:
                 try:
-                    boxes = read_results(results, name, video.name)
-                except DataError:
-                    if missing == "error" or not (Path(results) / name).is_dir():
+                    boxes = read_results(results, name, video.name, max_rows=len(video))
+                except DataError as exc:
+                    if exc.rule != NO_RESULTS or missing == "error" or not (Path(results) / name).is_dir():
                         raise
                     boxes = np.zeros((0, 4))
-                if len(boxes) > len(video):
-                    raise DataError(f"{len(boxes)} boxes for a {len(video)}-frame video (results of another "
-                                    f"video?)", file=str(result_path(results, name, video.name)))
+                else:
+                    if len(boxes) < len(video) and missing == "error":
+                        # A short or empty file is a tracker that stopped or a run cut short: scoring
+                        # it silently would report a figure for a run that never finished.
+                        raise DataError(f"{len(boxes)} boxes for a {len(video)}-frame video (pass --missing miss "
+                                        f"to score the missing frames as misses)",
+                                        file=str(result_path(results, name, video.name)))
                 loaded[name][video.name] = boxes
         source: Mapping[str, Mapping[str, np.ndarray]] = loaded
     else:
