@@ -150,7 +150,6 @@ def test_searcher_suggest_complete_and_finish(tiny_raw) -> None:
     configs = [s.suggest(f"t{i}") for i in range(3)]
     assert all(isinstance(c, dict) and set(c) == {"arch", "nasvl_trial"} for c in configs)
     assert len({json.dumps(c["arch"], sort_keys=True) for c in configs}) == 3
-    assert s.suggest("t0") == configs[0]  # Tune re-asking for a known trial (restore) gets the same config
     assert s.suggest("t3") is None  # budget spent, results pending: "wait", not "finished"
     s.on_trial_complete("t1", _metrics(0.4))
     s.on_trial_complete("t0", None, error=True)  # a trial Ray gave up on
@@ -161,6 +160,22 @@ def test_searcher_suggest_complete_and_finish(tiny_raw) -> None:
     trials = {t.trial_id: t for t in s.strategy.trials}
     assert trials[configs[0]["nasvl_trial"]].result.error  # recorded as failed, with a reason
     assert s.strategy.best(1)[0][1].suc == 0.6
+
+
+def test_searcher_retries_a_failed_worker_as_a_new_tune_trial(tiny_raw, tmp_path) -> None:
+    s = StrategySearcher("random", tiny_raw, 0, {"budget": 2}, run_dir=str(tmp_path), max_failures=1)
+    first, second = s.suggest("t0"), s.suggest("t1")
+    s.on_trial_complete("t0", None, error=True)  # the worker died: re-queued, not told
+    assert s.strategy.pending == [first["nasvl_trial"], second["nasvl_trial"]]
+    assert s.suggest("t2") == first  # the same candidate again, under a new Tune trial
+    s.on_trial_complete("t2", None, error=True)  # second death: max_failures=1 is spent
+    s.on_trial_complete("t1", _metrics(0.5))
+    trials = {t.trial_id: t for t in s.strategy.trials}
+    assert "failed 2 times" in trials[first["nasvl_trial"]].result.error
+    assert s.runs[first["nasvl_trial"]]["retries"] == 1
+    assert s.runs[first["nasvl_trial"]]["tune_ids"] == ["t0", "t2"]
+    # Every event is on disk, as JSON, at once.
+    assert json.loads((tmp_path / "search_state.json").read_text()) == json.loads(json.dumps(s.state()))
 
 
 def test_evolution_searcher_waits_for_its_generation(tiny_raw) -> None:
@@ -195,15 +210,13 @@ def test_searcher_save_restore_and_pickle_round_trip(tiny_raw, tmp_path, name, o
     json.dumps(s.__getstate__(), allow_nan=False)
     clone = pickle.loads(pickle.dumps(s))
     assert _comparable(clone.strategy.state_dict()) == _comparable(s.strategy.state_dict())
-    assert clone.tune_to_nasvl == s.tune_to_nasvl
-    s.save(str(tmp_path / "searcher.json"))
     restored = StrategySearcher(name, tiny_raw, 7, options)
-    restored.restore(str(tmp_path / "searcher.json"))
+    restored.resume(json.loads(json.dumps(s.state())))
     assert _comparable(restored.strategy.state_dict()) == _comparable(s.strategy.state_dict())
-    assert restored.suggest("t1") == got[1]  # an in-flight trial keeps its architecture
-    # All three continue identically from here.
+    # All three continue identically from here; the trial in flight keeps its architecture.
     s.on_trial_complete("t1", _metrics(0.1))
     for other in (clone, restored):
+        assert other.suggest("t1") == got[1]
         other.on_trial_complete("t1", _metrics(0.1))
     nxt = [x.suggest("t3") for x in (s, clone, restored)]
     assert nxt[0] == nxt[1] == nxt[2]
