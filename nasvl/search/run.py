@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -107,6 +108,10 @@ def run_search(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: str | Path,
               f"{len(searcher.requeued)} to run again (in flight when it stopped)", flush=True)
     searcher.persist()
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # A dead worker is reported by the searcher in one line and retried; Tune's traceback of it
+    # (and its closing "Trials did not complete") would bury that under a worker's stack.
+    os.environ.setdefault("TUNE_PRINT_ALL_TRIAL_ERRORS", "0")
+    logging.getLogger("ray.tune.tune").setLevel(logging.CRITICAL)
     if not ray.is_initialized():
         # address=None would make Ray join any cluster a `ray start` left on this machine (its
         # /tmp/ray/ray_current_cluster file); the default is a private local runtime. RAY_ADDRESS

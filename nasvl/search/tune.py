@@ -103,6 +103,8 @@ class StrategySearcher(Searcher):
             if run["retries"] < self.max_failures:
                 run["retries"] += 1
                 self.requeued.append(nasvl_id)
+                print(f"trial {nasvl_id}: its Ray worker failed (Tune trial {trial_id}); running it again "
+                      f"({run['retries']}/{self.max_failures})", flush=True)
             else:
                 self.strategy.tell(nasvl_id, TrialResult.failed("the trial's Ray worker failed "
                                                                 f"{run['retries'] + 1} times"))
