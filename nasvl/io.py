@@ -34,14 +34,15 @@ _WHY = {
 }
 
 
-def disk_error(exc: OSError, path: str | Path | None = None) -> NasvlError:
+def disk_error(exc: OSError, path: str | Path | None = None, *, atomic: bool = False) -> NasvlError:
     """A clean NasvlError for an OSError met while writing `path` (or `exc.filename`)."""
     where = Path(path if path is not None else (exc.filename or "."))
     folder = where if where.is_dir() else where.parent
     why = _WHY.get(exc.errno or 0)
     if why is None:
         return NasvlError(f"{where}: {exc.strerror or exc}")
-    return NasvlError(f"{where}: cannot write: {why.format(folder=folder)}; nothing was overwritten")
+    kept = "; the previous file, if any, is kept" if atomic else ""
+    return NasvlError(f"{where}: cannot write: {why.format(folder=folder)}{kept}")
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -63,7 +64,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
         os.replace(tmp_path, path)
     except OSError as exc:
         # torch.save and friends wrap the errno in RuntimeError sometimes; plain OSErrors are ours.
-        raise disk_error(exc, path) from None
+        raise disk_error(exc, path, atomic=True) from None
     finally:
         if tmp_path is not None:
             try:

@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a size limit, a read-only folder, met outside atomic_write
-        print(f"error: {disk_error(exc)}", file=sys.stderr)
+        # An error raised in a worker process has lost its filename: name the command's output instead.
+        where = exc.filename or next((getattr(args, k) for k in ("out", "runs") if getattr(args, k, None)), None)
+        print(f"error: {disk_error(exc, where)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -124,7 +124,8 @@ def machine_problems(job: JobSpec, *, workers: int | None = None, address: str |
         if parsed.type == "cuda":
             needs.append((f"{'.'.join(path)}: {device!r}", 0, (parsed.index or 0) + 1))
     problems += [short for what, cpus, gpus in needs
-                 if (short := resource_shortfall(what, cpus=cpus, gpus=gpus, available=available))]
+                 if (short := resource_shortfall(what, cpus=cpus, gpus=gpus, available=available,
+                                                    where="this machine (a local Ray runtime)"))]
     return problems
 
 

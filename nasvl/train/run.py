@@ -129,7 +129,8 @@ def local_resources() -> dict[str, float]:
     return {"CPU": float(os.cpu_count() or 1), "GPU": float(gpus)}
 
 
-def resource_shortfall(what: str, *, cpus: float, gpus: float, available: dict[str, float]) -> str | None:
+def resource_shortfall(what: str, *, cpus: float, gpus: float, available: dict[str, float],
+                       where: str = "the Ray cluster") -> str | None:
     """Why `what` (needing `cpus` CPUs and `gpus` GPUs) can never be scheduled, or None when it fits.
 
     Ray waits forever for resources that do not exist; this turns that wait into a message.
@@ -137,8 +138,8 @@ def resource_shortfall(what: str, *, cpus: float, gpus: float, available: dict[s
     have_cpu, have_gpu = float(available.get("CPU", 0)), float(available.get("GPU", 0))
     if cpus <= have_cpu and gpus <= have_gpu:
         return None
-    return (f"{what} needs {cpus:g} CPU(s) and {gpus:g} GPU(s), but the Ray cluster has {have_cpu:g} CPU(s) and "
-            f"{have_gpu:g} GPU(s); ask for fewer workers or add nodes")
+    return (f"{what} needs {cpus:g} CPU(s) and {gpus:g} GPU(s), but {where} has {have_cpu:g} CPU(s) and "
+            f"{have_gpu:g} GPU(s); ask for fewer or add nodes")
 
 
 def require_resources(what: str, *, cpus: float, gpus: float, available: dict[str, float] | None = None) -> None:
