@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nasvl.errors import NasvlError
-from nasvl.io import RunFolder, atomic_write_json
+from nasvl.io import RunFolder, atomic_write_json, disk_error
 from nasvl.jobs.check import generated
 from nasvl.jobs.spec import JobSpec, data_paths
 from nasvl.jobs.steps import STEP_FUNCTIONS, JobContext
@@ -84,6 +84,8 @@ def _run_steps(job: JobSpec, folder: RunFolder, *, resume: bool, address: str | 
             if created and step_dir.is_dir() and not any(step_dir.iterdir()):
                 step_dir.rmdir()
             raise
+        except OSError as exc:  # a full disk or a size limit inside a step: name the step's folder
+            raise disk_error(exc, exc.filename or step_dir) from None
         timings[step] = time.perf_counter() - started
         atomic_write_json(folder.path(step, "DONE.json"),
                           {"step": step, "seconds": timings[step], "outputs": outputs}, sort_keys=False)

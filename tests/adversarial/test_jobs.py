@@ -73,6 +73,8 @@ CASES: dict[str, tuple[str, str, list[str], list[str]]] = {
                              ["search.search.options", "budget", "integer"], []),
     "strategy-options-of-another": ("options: {budget: 3}", "options: {population: 8, generations: 2}",
                                     ["search.search.options", "population"], []),
+    "search-budget-huge": ("options: {budget: 3}", "options: {budget: 1000000000}",
+                           ["search.search.options", "budget", "NASVL_LIMIT_SEARCH_BUDGET"], []),
     "lr-nan": ("optimizer: {lr: 0.01}", "optimizer: {lr: .nan}", ["supernet.train.optimizer.lr", "finite"], []),
     "lr-negative": ("optimizer: {lr: 0.01}", "optimizer: {lr: -0.1}", ["optimizer.lr", "must be > 0"], []),
     "momentum-out-of-range": ("optimizer: {lr: 0.01}", "optimizer: {lr: 0.01, momentum: 1.5}",
