@@ -34,6 +34,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
+from nasvl.config.limits import SEARCH_BUDGET, bounded
 from nasvl.errors import ConfigError, NasvlError
 from nasvl.search.result import MAXIMIZE, MINIMIZE, TrialResult
 from nasvl.search.strategy import Proposal, Strategy, Trial, register_strategy
@@ -42,14 +43,14 @@ from nasvl.space import Architecture
 
 @dataclass(frozen=True)
 class OptunaOptions:
-    budget: int = 200  # architectures proposed for evaluation (dedup tells do not count)
+    budget: int = bounded(SEARCH_BUDGET, 200)  # architectures proposed for evaluation (dedup tells do not count)
     objectives: tuple[str, ...] = ("suc",)
     sampler: Literal["tpe", "nsga2"] = "tpe"
     storage: str | None = None  # None: sqlite:///RUN_DIR/optuna.db (in-memory without a run dir)
     study_name: str | None = None  # None: nasvl-<space>-<space hash>-s<seed>
     load_if_exists: bool = True
     n_startup_trials: int = 10  # TPE: random trials before the model kicks in
-    population_size: int = 50  # NSGA-II
+    population_size: int = bounded(SEARCH_BUDGET, 50)  # NSGA-II
     max_duplicates: int = 32  # Optuna re-proposals per wanted candidate before a random unseen one
     sqlite_wal: bool = True  # WAL journal for SQLite storage; turn off if the run dir is on NFS
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nasvl.config.limits import SEARCH_BUDGET, bounded
 from nasvl.errors import ConfigError
 from nasvl.search.strategy import Strategy, register_strategy
 from nasvl.space import Architecture
@@ -19,7 +20,7 @@ from nasvl.space import Architecture
 
 @dataclass(frozen=True)
 class RandomOptions:
-    budget: int = 1000  # architectures proposed for evaluation
+    budget: int = bounded(SEARCH_BUDGET, 1000)  # architectures proposed for evaluation
     max_tries: int = 1000  # draws per proposal before concluding the (feasible) space is exhausted
 
     def __post_init__(self) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nasvl.config.limits import SEARCH_BUDGET, bounded
 from nasvl.errors import ConfigError
 from nasvl.search.strategy import Strategy, Trial, register_strategy
 from nasvl.space import Architecture
@@ -33,12 +34,12 @@ from nasvl.space import Architecture
 
 @dataclass(frozen=True)
 class EvolutionOptions:
-    population: int = 50
+    population: int = bounded(SEARCH_BUDGET, 50)
     top_k: int = 10
     mutations: int = 25
     mutation_prob: float = 0.1
     crossovers: int = 25
-    generations: int = 20
+    generations: int = bounded(SEARCH_BUDGET, 20)
     max_tries: int = 10  # attempts per wanted child / random candidate (SPOS uses 10x)
 
     def __post_init__(self) -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
 
 from nasvl.errors import NasvlError
+from nasvl.io import disk_error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,12 +31,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A file-size limit (ulimit -f) kills with SIGXFSZ unless ignored; ignored, the write fails with
+    # EFBIG and becomes the clean error below, and atomic writes keep the previous file.
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
     except NasvlError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a size limit, a read-only folder, met outside atomic_write
+        # An error raised in a worker process has lost its filename: name the command's output instead.
+        where = exc.filename or next((getattr(args, k) for k in ("out", "runs") if getattr(args, k, None)), None)
+        print(f"error: {disk_error(exc, where)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -8,7 +8,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from nasvl.errors import NasvlError
+from nasvl.io import writable_folder
 from nasvl.jobs import load_job, plan, run_job
+from nasvl.jobs.check import check_job, machine_problems
+from nasvl.train.run import check_workers
 
 
 def _summary(console: Console, run_dir: Path) -> None:
@@ -30,19 +34,31 @@ def _summary(console: Console, run_dir: Path) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     runs = Path(args.runs)
+    if runs.exists() and not runs.is_dir():
+        raise NasvlError(f"--runs {runs}: is a file, not a folder")
+    if args.workers is not None:
+        check_workers(args.workers)
     from nasvl.config import load_yaml
 
     if "ablation" in (load_yaml(args.job).data or {}):
         return _run_ablation(args, runs)
     job = load_job(args.job, runs)
-    run_dir = runs / job.name
+    run_dir = Path(job.run_dir)
     console = Console()
+    check_job(job, workers=args.workers)  # everything checkable without training, before any step
+    problems = machine_problems(job, workers=args.workers, address=args.address)
     if args.dry_run:
-        missing = plan(job, run_dir, console)
-        console.print(f"[bold]{args.job}: valid[/bold]; {len(missing)} data path(s) missing")
+        plan(job, run_dir, console)
+        for p in problems:
+            console.print(f"  [yellow]needs: {p}")
+        console.print(f"[bold]{args.job}: valid[/bold]; {len(problems)} thing(s) this machine lacks "
+                      "(data path(s) missing or resources)")
         return 0
     plan(job, run_dir, console)
-    workers = args.workers or job.compute.train_workers
+    if problems:
+        raise NasvlError(f"{args.job}: cannot start: " + "; ".join(problems))
+    writable_folder(runs, "--runs folder")
+    workers = args.workers if args.workers is not None else job.compute.train_workers
     result = run_job(job, run_dir, resume=args.resume, address=args.address, workers=workers, console=console)
     if (run_dir / "evaluate" / "DONE.json").is_file():
         from nasvl.metrics.report import print_table
@@ -61,12 +77,20 @@ def _run_ablation(args: argparse.Namespace, runs: Path) -> int:
 
     ablation = load_ablation(args.job, runs)
     console = Console()
+    for _, job in ablation.variants:
+        if job is not None:
+            check_job(job)
     for variant, job in ablation.variants:
         what = f"reuses {variant.reuse}" if job is None else " → ".join(job.steps)
         console.print(f"variant [bold]{variant.name}[/bold]: {what}")
     if args.dry_run:
         console.print(f"[bold]{args.job}: valid[/bold] ({len(ablation.variants)} variants)")
         return 0
+    problems = sorted({p for _, job in ablation.variants if job is not None
+                       for p in machine_problems(job, address=args.address)})
+    if problems:
+        raise NasvlError(f"{args.job}: cannot start: " + "; ".join(problems))
+    writable_folder(runs, "--runs folder")
     run_ablation(ablation, runs, resume=args.resume, address=args.address, console=console)
     return 0
 

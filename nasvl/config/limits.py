@@ -76,6 +76,24 @@ INT_DIGITS = Limit("int_digits", 19, "digits in one integer")
 # ---- search spaces and architectures (nasvl/space, nasvl/cost) ---------------------------------
 
 # ---- jobs, training, search and CLI flags (nasvl/jobs, nasvl/train, nasvl/search, nasvl/cli) -----
+TRAIN_STEPS = Limit("train_steps", 100_000_000, "training steps")
+BATCH_SIZE = Limit("batch_size", 4_096, "samples in one batch")
+LOADER_WORKERS = Limit("loader_workers", 256, "DataLoader worker processes")
+THREADS = Limit("threads", 1_024, "threads")
+TRAIN_WORKERS = Limit("train_workers", 1_024, "Ray Train workers")
+TRIALS_IN_PARALLEL = Limit("trials_in_parallel", 1_024, "search trials in parallel")
+TRIAL_RESOURCES = Limit("trial_resources", 1_024, "CPUs or GPUs for one search trial")
+TRIAL_RETRIES = Limit("trial_retries", 1_000, "retries of one search trial")
+SEARCH_BUDGET = Limit("search_budget", 1_000_000, "architectures one search evaluates")
+PAIRS_PER_EPOCH = Limit("pairs_per_epoch", 100_000_000, "training pairs per epoch")
+RECALIBRATION_BATCHES = Limit("recalibration_batches", 10_000, "BN recalibration batches")
+REPEATS = Limit("latency_repeats", 10_000, "latency measurement repeats")
+CHECKPOINTS_KEPT = Limit("checkpoints_kept", 10_000, "checkpoints kept")
+EXPORT_TOP = Limit("export_top", 1_000, "exported architectures")
+SYNTH_VIDEOS = Limit("synth_videos", 100_000, "synthetic videos")
+SYNTH_FRAMES = Limit("synth_frames", 100_000, "frames in one synthetic video")
+JOB_VIDEOS = Limit("job_videos", 1_000_000, "videos evaluated from one dataset")
+JOB_FRAMES = Limit("job_frames", 10_000_000, "frames tracked in one video")
 
 # ---- datasets, frames, results, exports and checkpoints (nasvl/data, nasvl/metrics, nasvl/export) --
 # A frame is refused from its header, before decoding: 8192×8192 is twice 8K video; decoded BGR it is 192 MB.

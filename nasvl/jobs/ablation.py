@@ -31,7 +31,8 @@ from rich.console import Console
 from rich.table import Table
 
 from nasvl.config import Node, YamlDoc, load_yaml, parse_dataclass
-from nasvl.io import atomic_write_json, atomic_write_text
+from nasvl.config.names import check_name
+from nasvl.io import RunFolder, atomic_write_json, atomic_write_text
 from nasvl.jobs.runner import run_job
 from nasvl.jobs.spec import EvalDataset, JobSpec, parse_job
 from nasvl.jobs.steps import evaluate_exports
@@ -56,7 +57,7 @@ def _slug(name: str) -> str:
 def _variant_job(doc: YamlDoc, base: dict[str, Any], v: Variant) -> dict[str, Any]:
     raw = {k: copy.deepcopy(doc.data[k]) for k in ("language", "data") if k in doc.data}
     raw.update(copy.deepcopy(base))
-    raw["name"] = f"{doc.data['name']}/{_slug(v.name)}"
+    raw["name"] = _slug(v.name)  # the variant runs in RUNS/<ablation>/<slug>/
     if v.space:
         raw["supernet"]["space"] = v.space
     if v.lang_mode:
@@ -90,8 +91,19 @@ def load_ablation(path: str | Path, runs_dir: str | Path = "runs") -> AblationPl
     root.check_keys({"name", "description", "language", "data", "ablation"}, {"name", "ablation"})
     ab = root.child("ablation")
     ab.check_keys({"base", "evaluate", "variants"}, {"base", "evaluate", "variants"})
+    name_node = root.child("name")
+    name = check_name(name_node.as_str(), what="ablation name", file=doc.file, line=doc.line(name_node.path),
+                      path="name")
     variants = [parse_dataclass(Variant, n) for n in ab.child("variants").seq()]
     names = [v.name for v in variants]
+    folders: dict[str, str] = {}
+    for i, v in enumerate(variants):
+        where = ab.child("variants").child(i).child("name")
+        slug = check_name(_slug(v.name), what=f"variant folder (from name {ascii(v.name)})", file=doc.file,
+                          line=doc.line(where.path), path=where.path_str)
+        if slug in folders:
+            raise where.error(f"variant {v.name!r} would share the folder {slug!r} with {folders[slug]!r}")
+        folders[slug] = v.name
     planned: list[tuple[Variant, JobSpec | None]] = []
     for i, v in enumerate(variants):
         if v.reuse is not None:
@@ -101,27 +113,35 @@ def load_ablation(path: str | Path, runs_dir: str | Path = "runs") -> AblationPl
             planned.append((v, None))
             continue
         raw = _variant_job(doc, ab.child("base").value, v)
-        planned.append((v, parse_job(YamlDoc(raw, doc.file, _lines_for(doc, ab.child("base"))), runs_dir)))
+        planned.append((v, parse_job(YamlDoc(raw, doc.file, _lines_for(doc, ab.child("base"))), runs_dir,
+                                     run_dir=Path(runs_dir) / name / _slug(v.name))))
     ds_raw = _substitute_data(ab.child("evaluate").value, doc, runs_dir)
     evaluate = parse_dataclass(EvalDataset, Node(YamlDoc(ds_raw, doc.file), (), ds_raw))
     language = parse_dataclass(LanguageConfig, root.get("language", {}))
-    return AblationPlan(root.child("name").as_str(), doc, planned, evaluate, language)
+    return AblationPlan(name, doc, planned, evaluate, language)
 
 
 def run_ablation(plan: AblationPlan, runs_dir: str | Path = "runs", *, resume: bool = False,
                  address: str | None = None, console: Console | None = None) -> Path:
     console = console or Console()
-    run_dir = Path(runs_dir) / plan.name
+    folder = RunFolder(Path(runs_dir) / plan.name)
+    with folder.lock():
+        return _run_variants(plan, folder, resume=resume, address=address, console=console)
+
+
+def _run_variants(plan: AblationPlan, folder: RunFolder, *, resume: bool, address: str | None,
+                  console: Console) -> Path:
+    run_dir = folder.root
     exports: dict[str, str] = {}
     rows = []
     for v, job in plan.variants:
         if job is not None:
             console.rule(f"[bold]ablation {plan.name}: {v.name}")
-            vdir = run_dir / _slug(v.name)
+            vdir = folder.path(_slug(v.name))
             run_job(job, vdir, resume=resume, address=address, console=console)
             exports[v.name] = json.loads((vdir / "retrain" / "DONE.json").read_text())["outputs"]["export"]
         report = evaluate_exports({"tracker": exports[v.reuse or v.name]}, plan.evaluate,
-                                  run_dir / "_eval" / _slug(v.name), job_file=plan.doc.file,
+                                  folder.path("_eval", _slug(v.name)), job_file=plan.doc.file,
                                   language=plan.language, use_language=v.use_language)
         o = report["tracker"]["overall"]
         rows.append({"variant": v.name, "note": v.note, "suc": o["suc"], "prec": o["prec"],

@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from nasvl.errors import NasvlError
-from nasvl.io import atomic_write_json
+from nasvl.io import RunFolder, atomic_write_json, disk_error
+from nasvl.jobs.check import generated
 from nasvl.jobs.spec import JobSpec, data_paths
 from nasvl.jobs.steps import STEP_FUNCTIONS, JobContext
 
@@ -38,14 +39,10 @@ def plan(job: JobSpec, run_dir: Path, console: Console | None = None) -> list[st
     for step in job.steps:
         table.add_row(step, step_status(run_dir, step), str(run_dir / step))
     console.print(table)
-    synth_target = None
-    if job.synth is not None:
-        synth_target = str(Path(job.synth.out) if job.synth.out else run_dir / "data" / "synth")
     missing = []
     for where, path in data_paths(job):
-        generated = synth_target is not None and path.startswith(synth_target)
-        if generated or Path(path).exists():
-            console.print(f"  {where}: {path} " + ("(written by the data step)" if generated else "[green]ok"))
+        if generated(job, path) or Path(path).exists():
+            console.print(f"  {where}: {path} " + ("(written by the data step)" if generated(job, path) else "[green]ok"))
         else:
             missing.append(f"{where}: {path}")
             console.print(f"  [red]{where}: {path} does not exist")
@@ -54,8 +51,17 @@ def plan(job: JobSpec, run_dir: Path, console: Console | None = None) -> list[st
 
 def run_job(job: JobSpec, run_dir: str | Path, *, resume: bool = False, address: str | None = None,
             workers: int = 1, console: Console | None = None) -> dict[str, Any]:
-    run_dir = Path(run_dir)
-    ctx = JobContext(job, run_dir, address, workers, console or Console())
+    """Run the job's steps in `run_dir`, holding its lock: a second run on the same folder is refused."""
+    folder = RunFolder(run_dir)
+    with folder.lock():
+        return _run_steps(job, folder, resume=resume, address=address, workers=workers,
+                          console=console or Console())
+
+
+def _run_steps(job: JobSpec, folder: RunFolder, *, resume: bool, address: str | None, workers: int,
+               console: Console) -> dict[str, Any]:
+    run_dir = folder.root
+    ctx = JobContext(job, run_dir, address, workers, console)
     timings: dict[str, float] = {}
     for step in job.steps:
         status = step_status(run_dir, step)
@@ -66,10 +72,21 @@ def run_job(job: JobSpec, run_dir: str | Path, *, resume: bool = False, address:
             raise NasvlError(f"{run_dir / step} holds an interrupted '{step}' step; rerun with --resume to "
                              "continue it (outputs are never overwritten silently)")
         ctx.console.rule(f"[bold]{job.name}: {step}")
-        (run_dir / step).mkdir(parents=True, exist_ok=True)
+        step_dir = folder.path(step)
+        created = not step_dir.exists()
+        step_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        outputs = STEP_FUNCTIONS[step](ctx, resume and status == "interrupted")
+        try:
+            outputs = STEP_FUNCTIONS[step](ctx, resume and status == "interrupted")
+        except NasvlError:
+            # A step refused before writing anything is not interrupted: leave it pending, so a
+            # plain rerun (after fixing the job) starts it instead of demanding --resume.
+            if created and step_dir.is_dir() and not any(step_dir.iterdir()):
+                step_dir.rmdir()
+            raise
+        except OSError as exc:  # a full disk or a size limit inside a step: name the step's folder
+            raise disk_error(exc, exc.filename or step_dir) from None
         timings[step] = time.perf_counter() - started
-        atomic_write_json(run_dir / step / "DONE.json",
+        atomic_write_json(folder.path(step, "DONE.json"),
                           {"step": step, "seconds": timings[step], "outputs": outputs}, sort_keys=False)
     return {"timings": timings, "run_dir": str(run_dir)}

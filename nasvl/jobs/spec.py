@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from nasvl.config import Node, YamlDoc, load_yaml, parse_dataclass
+from nasvl.config.limits import EXPORT_TOP, JOB_VIDEOS, SYNTH_FRAMES, SYNTH_VIDEOS, TRAIN_WORKERS, bounded
+from nasvl.config.names import check_name
 from nasvl.data.mixing import PairsConfig
 from nasvl.data.registry import FORMATS
 from nasvl.search.config import SearchSpec, search_spec_from_nodes
@@ -36,10 +38,10 @@ STEPS = ("data", "supernet", "search", "export", "retrain", "baseline", "evaluat
 
 @dataclass(frozen=True)
 class SynthSpec:
-    videos: int | None = None
+    videos: int | None = bounded(SYNTH_VIDEOS, None, minimum=3)   # one per split at least
     seed: int = 0
-    min_frames: int | None = None
-    max_frames: int | None = None
+    min_frames: int | None = bounded(SYNTH_FRAMES, None, minimum=10)
+    max_frames: int | None = bounded(SYNTH_FRAMES, None, minimum=10)
     out: str | None = None
 
 
@@ -50,7 +52,7 @@ class EvalDataset:
     format: str = "lasot"
     split: str | None = None
     benchmark: str | None = None   # tracker hyper-parameter set (lasot, tnl2k, ...)
-    max_videos: int | None = None
+    max_videos: int | None = bounded(JOB_VIDEOS, None, minimum=1)
 
 
 @dataclass(frozen=True)
@@ -64,14 +66,14 @@ class EvaluateSpec:
 
 @dataclass(frozen=True)
 class ExportSpec:
-    top: int = 1
+    top: int = bounded(EXPORT_TOP, 1, minimum=1)
     fixed_op: str | None = None      # no search: every free block takes this op (ablation baselines)
     space: str | None = None         # with fixed_op and no supernet step: the space to take it from
 
 
 @dataclass(frozen=True)
 class ComputeSpec:
-    train_workers: int = 1           # Ray Train workers for supernet/retrain/baseline (1: in-process)
+    train_workers: int = bounded(TRAIN_WORKERS, 1, minimum=1)  # Ray Train workers (1: in-process)
     gpu: bool = False                # one GPU per Ray Train worker (NCCL)
 
 
@@ -89,6 +91,8 @@ class JobSpec:
     evaluate: EvaluateSpec | None
     compute: ComputeSpec = field(default_factory=ComputeSpec)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    run_dir: str = ""                # runs/<name>, where every step writes
+    doc: YamlDoc | None = field(repr=False, compare=False, default=None)  # for located errors after parsing
 
     @property
     def steps(self) -> list[str]:
@@ -122,15 +126,22 @@ def _substitute(value: Any, variables: dict[str, str], doc: YamlDoc, path: tuple
     return value
 
 
-def parse_job(doc: YamlDoc, runs_dir: str | Path = "runs") -> JobSpec:
+def parse_job(doc: YamlDoc, runs_dir: str | Path = "runs", *, run_dir: str | Path | None = None) -> JobSpec:
+    """Validate a job; it runs in `run_dir` (default RUNS/<name>), a folder named by a plain name."""
     root = doc.root
     root.check_keys({"name", "description", "language", "compute", "data", *STEPS[1:]}, {"name"})
-    name = root.child("name").as_str()
+    name_node = root.child("name")
+    name = check_name(name_node.as_str(), what="job name", file=doc.file, line=doc.line(name_node.path),
+                      path="name")
+    run_dir = Path(run_dir) if run_dir is not None else Path(runs_dir) / name
     data = root.get("data", {})
     data.check_keys({"synth", "roots"})
-    synth = parse_dataclass(SynthSpec, data.child("synth")) if data.get("synth").value is not None else None
+    synth = None
+    if data.get("synth").value is not None:
+        synth = parse_dataclass(SynthSpec, data.child("synth"))
+        _check_frames(synth, data.child("synth"))
     roots = {str(k): v.as_str() for k, v in data.get("roots", {}).items()}
-    synth_out = (synth.out if synth and synth.out else str(Path(runs_dir) / name / "data" / "synth"))
+    synth_out = (synth.out if synth and synth.out else str(run_dir / "data" / "synth"))
     variables = {"data": synth_out, **{f"roots.{k}": v for k, v in roots.items()}}
     doc = YamlDoc(_substitute(doc.data, variables, doc, ()), doc.file, doc.lines)
     root = doc.root
@@ -171,15 +182,40 @@ def parse_job(doc: YamlDoc, runs_dir: str | Path = "runs") -> JobSpec:
     evaluate = None
     if ev.value is not None:
         evaluate = parse_dataclass(EvaluateSpec, ev)
-        for i, ds in enumerate(evaluate.datasets):
-            if ds.format not in FORMATS:
-                raise ev.child("datasets").child(i).child("format").error(
-                    f"unknown format {ds.format!r} (known: {', '.join(FORMATS)})")
+        _check_datasets(evaluate, ev)
     compute = parse_dataclass(ComputeSpec, root.get("compute", {}))
     job = JobSpec(name, doc.file, synth, roots, supernet, search, export, retrain, baseline, evaluate, compute,
-                  doc.data)
+                  doc.data, str(run_dir), doc)
     _check_order(root, job)
     return job
+
+
+def _check_frames(synth: SynthSpec, node: Node) -> None:
+    from nasvl.data.synth import SynthConfig
+
+    lo = synth.min_frames if synth.min_frames is not None else SynthConfig.min_frames
+    hi = synth.max_frames if synth.max_frames is not None else SynthConfig.max_frames
+    if lo > hi:
+        where = node.child("min_frames") if synth.min_frames is not None else node.child("max_frames")
+        raise where.error(f"min_frames ({lo}) is greater than max_frames ({hi})")
+
+
+def _check_datasets(evaluate: EvaluateSpec, ev: Node) -> None:
+    """Each dataset writes evaluate/<name>/: a plain name, used once; and at least one dataset."""
+    node = ev.child("datasets")
+    if not evaluate.datasets:
+        raise node.error("no datasets to evaluate on: list at least one (or drop the evaluate step)")
+    seen: dict[str, int] = {}
+    for i, ds in enumerate(evaluate.datasets):
+        item = node.child(i)
+        check_name(ds.name, what="dataset name", file=ev.doc.file, line=ev.doc.line(item.child("name").path),
+                   path=item.child("name").path_str)
+        if ds.name in seen:
+            raise item.child("name").error(f"dataset name {ds.name!r} is used twice (also datasets[{seen[ds.name]}]);"
+                                           " each writes evaluate/<name>/")
+        seen[ds.name] = i
+        if ds.format not in FORMATS:
+            raise item.child("format").error(f"unknown format {ds.format!r} (known: {', '.join(FORMATS)})")
 
 
 def _check_order(root: Node, job: JobSpec) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 from rich.console import Console
 
 from nasvl.errors import NasvlError
+from nasvl.io import contained
 from nasvl.jobs.spec import EvalDataset, JobSpec
 from nasvl.train.checkpoint import latest_checkpoint
 from nasvl.train.config import LanguageConfig, resolve_path
@@ -24,8 +25,9 @@ class JobContext:
     workers: int = 1
     console: Console = field(default_factory=Console)
 
-    def step_dir(self, step: str) -> Path:
-        return self.run_dir / step
+    def step_dir(self, step: str, *parts: str) -> Path:
+        """A path under the run folder; names from the job (datasets) cannot lead out of it."""
+        return contained(self.run_dir, Path(step, *parts))
 
 
 def run_data(ctx: JobContext, resume: bool) -> dict[str, Any]:
@@ -38,13 +40,14 @@ def run_data(ctx: JobContext, resume: bool) -> dict[str, Any]:
         raise NasvlError("dataset roots not found: " + ", ".join(f"{k}={v}" for k, v in missing))
     if job.synth is not None:
         s = job.synth
-        target = Path(s.out) if s.out else ctx.step_dir("data") / "synth"
+        target = Path(s.out) if s.out else ctx.step_dir("data", "synth")
         if (target / "manifest.json").is_file():
             ctx.console.print(f"synthetic benchmark already at {target}")
         else:
             base = SynthConfig()
             cfg = SynthConfig(**{**base.__dict__, **{k: v for k, v in (("min_frames", s.min_frames),
-                                                                       ("max_frames", s.max_frames)) if v}})
+                                                                       ("max_frames", s.max_frames))
+                                                     if v is not None}})
             generate(target, videos=s.videos, seed=s.seed, config=cfg, overwrite=resume)
         out["synth"] = str(target)
     return out
@@ -75,7 +78,7 @@ def run_search(ctx: JobContext, resume: bool) -> dict[str, Any]:
 
 def run_export(ctx: JobContext, resume: bool) -> dict[str, Any]:
     spec = ctx.job.export
-    target = ctx.step_dir("export") / "best"
+    target = ctx.step_dir("export", "best")
     if spec.fixed_op is not None:  # type: ignore[union-attr]
         return {"exports": [str(_export_fixed(ctx, spec.fixed_op, target))]}  # type: ignore[union-attr]
     from nasvl.search.export import export_records
@@ -121,7 +124,7 @@ def run_baseline(ctx: JobContext, resume: bool) -> dict[str, Any]:
     if missing:
         raise NasvlError(f"baseline space {space.name!r} has blocks the searched space lacks: {missing[:4]}")
     arch = space.arch({b.path: chosen[b.path] for b in space.free_blocks})
-    init = ctx.step_dir("baseline") / "init"
+    init = ctx.step_dir("baseline", "init")
     if not (init / "manifest.json").is_file():
         save_subnet(Subnet(space, arch), init, extra={"baseline_of": str(searched.arch.key)})
     out = ctx.step_dir("baseline")
@@ -182,7 +185,7 @@ def run_evaluate(ctx: JobContext, resume: bool) -> dict[str, Any]:
     lang = (ctx.job.supernet or ctx.job.retrain).language  # type: ignore[union-attr]
     outputs: dict[str, Any] = {"datasets": {}}
     for ds in ev.datasets:  # type: ignore[union-attr]
-        folder = ctx.step_dir("evaluate") / ds.name
+        folder = ctx.step_dir("evaluate", ds.name)
         report = evaluate_exports(_trackers(ctx), ds, folder, job_file=ctx.job.file, language=lang,
                                   device=ev.device, use_language=ev.use_language,  # type: ignore[union-attr]
                                   language_fallback=ev.language_fallback, first_box=ev.first_box)  # type: ignore[union-attr]

@@ -23,12 +23,25 @@ from pathlib import Path
 from typing import Any
 
 from nasvl.config import Node, load_yaml, parse_dataclass
+from nasvl.config.limits import (
+    BATCH_SIZE,
+    JOB_FRAMES,
+    JOB_VIDEOS,
+    RECALIBRATION_BATCHES,
+    REPEATS,
+    THREADS,
+    TRIAL_RESOURCES,
+    TRIAL_RETRIES,
+    TRIALS_IN_PARALLEL,
+    Limit,
+    bounded,
+)
 from nasvl.data.mixing import PairsConfig, parse_pairs_config
 from nasvl.data.registry import FORMATS
 from nasvl.search.evaluator import EvalConfig
 from nasvl.search.result import MAXIMIZE, MINIMIZE
 from nasvl.search.strategy import STRATEGIES
-from nasvl.train.config import LanguageConfig, absolute_sources
+from nasvl.train.config import LanguageConfig, absolute_sources, check_pairs_size
 
 
 @dataclass(frozen=True)
@@ -44,10 +57,10 @@ class SearchConfig:
     options: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     objectives: tuple[str, ...] = ("suc",)
-    trials_in_parallel: int = 1
-    cpus_per_trial: float = 1.0
-    gpus_per_trial: float = 0.0
-    max_failures: int = 2
+    trials_in_parallel: int = bounded(TRIALS_IN_PARALLEL, 1, minimum=1)
+    cpus_per_trial: float = bounded(TRIAL_RESOURCES, 1.0, minimum=0)
+    gpus_per_trial: float = bounded(TRIAL_RESOURCES, 0.0, minimum=0)
+    max_failures: int = bounded(TRIAL_RETRIES, 2, minimum=0)  # -1 (retry forever) would hang on a bad trial
     eval: EvalConfig = field(default_factory=EvalConfig)
 
 
@@ -81,10 +94,34 @@ def search_spec_from_nodes(name: str, val_node: Node, pairs_node: Node | None, l
         if obj not in MAXIMIZE + MINIMIZE:
             raise s.child("objectives").child(i).error(
                 f"unknown objective {obj!r} (known: {', '.join(MAXIMIZE + MINIMIZE)})")
-    if search.trials_in_parallel < 1:
-        raise s.child("trials_in_parallel").error("must be >= 1")
-    pairs = absolute_sources(parse_pairs_config(pairs_node), s.doc.file) if pairs_node is not None else None
+    if search.cpus_per_trial == 0 and search.gpus_per_trial == 0:
+        raise s.child("cpus_per_trial").error("a trial needs some CPU or GPU (cpus_per_trial or gpus_per_trial > 0)")
+    _check_eval(search.eval, s.get("eval", {}))
+    pairs = None
+    if pairs_node is not None:
+        pairs = parse_pairs_config(pairs_node)
+        check_pairs_size(pairs, pairs_node)
+        pairs = absolute_sources(pairs, s.doc.file)
     return SearchSpec(name, val, pairs, parse_dataclass(LanguageConfig, language), search, s.doc.file)
+
+
+# EvalConfig lives with the evaluator; its sizes are bounded here, where the search file is parsed.
+_EVAL_BOUNDS: dict[str, tuple[Limit, int]] = {
+    "recalibration_batches": (RECALIBRATION_BATCHES, 0), "recalibration_batch_size": (BATCH_SIZE, 1),
+    "max_frames": (JOB_FRAMES, 1), "max_videos": (JOB_VIDEOS, 1), "latency_repeats": (REPEATS, 1),
+    "threads": (THREADS, 1),
+}
+
+
+def _check_eval(cfg: EvalConfig, node: Node) -> None:
+    for key, (limit, minimum) in _EVAL_BOUNDS.items():
+        value = getattr(cfg, key)
+        if value is None:
+            continue
+        where = node.get(key)
+        if value < minimum:
+            raise where.error(f"must be >= {minimum}, got {value}")
+        limit.check(value, file=node.doc.file, line=node.doc.line(where.path), path=where.path_str)
 
 
 def load_search_spec(path: str | Path) -> SearchSpec:

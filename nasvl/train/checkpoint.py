@@ -10,6 +10,7 @@ pickled objects, ever.
 
 from __future__ import annotations
 
+import io
 import random
 import re
 from pathlib import Path
@@ -48,7 +49,11 @@ def save_checkpoint(directory: str | Path, step: int, payload: dict[str, Any], k
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     path = d / f"step_{step:08d}.pt"
-    atomic_write(path, lambda p: torch.save({"format": FORMAT, "step": step, **payload}, p))
+    # Serialise to memory first: torch.save's C++ writer turns a full disk into an opaque RuntimeError,
+    # a plain file write gives the OSError (ENOSPC, EFBIG) that atomic_write reports cleanly.
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "step": step, **payload}, buffer)
+    atomic_write(path, lambda p: p.write_bytes(buffer.getbuffer()))
     for old in sorted(list_checkpoints(d))[:-keep] if keep > 0 else []:
         old.unlink(missing_ok=True)
     return path

@@ -19,6 +19,15 @@ from pathlib import Path
 from typing import Literal
 
 from nasvl.config import Node, load_yaml, parse_dataclass
+from nasvl.config.limits import (
+    BATCH_SIZE,
+    CHECKPOINTS_KEPT,
+    LOADER_WORKERS,
+    PAIRS_PER_EPOCH,
+    THREADS,
+    TRAIN_STEPS,
+    bounded,
+)
 from nasvl.data.mixing import PairsConfig, parse_pairs_config
 from nasvl.errors import ConfigError
 
@@ -36,29 +45,29 @@ class OptimizerConfig:
 @dataclass(frozen=True)
 class ScheduleConfig:
     name: Literal["warmup_log", "step", "constant"] = "warmup_log"
-    warmup_steps: int = 0
+    warmup_steps: int = bounded(TRAIN_STEPS, 0, minimum=0)
     warmup_start_factor: float = 0.2  # SiamCAR warms up from lr/5
     end_factor: float = 0.01          # log decay down to lr/100
-    step_size: int = 1000             # step schedule
+    step_size: int = bounded(TRAIN_STEPS, 1000, minimum=1)  # step schedule
     gamma: float = 0.1
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int
-    batch_size: int = 8
-    num_workers: int = 0              # DataLoader worker processes
+    steps: int = bounded(TRAIN_STEPS, minimum=1)
+    batch_size: int = bounded(BATCH_SIZE, 8, minimum=1)
+    num_workers: int = bounded(LOADER_WORKERS, 0, minimum=0)  # DataLoader worker processes
     device: str = "cpu"
     amp: Literal["none", "bf16", "fp16"] = "none"
     seed: int = 0
     sampling: Literal["uniform", "constrained"] = "uniform"
     optimizer: OptimizerConfig | None = None  # None: the tracker plugin's default
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
-    checkpoint_every: int = 100
-    keep_checkpoints: int = 2
-    log_every: int = 10
+    checkpoint_every: int = bounded(TRAIN_STEPS, 100, minimum=1)
+    keep_checkpoints: int = bounded(CHECKPOINTS_KEPT, 2, minimum=0)  # 0: keep all
+    log_every: int = bounded(TRAIN_STEPS, 10, minimum=1)
     deterministic: bool = False
-    threads: int | None = None
+    threads: int | None = bounded(THREADS, None, minimum=1)
     init: Literal["inherited", "scratch"] = "inherited"  # retrain: start from the export's weights or anew
     affine_bn: bool = True                               # retrain: learn BN scale/shift
 
@@ -106,18 +115,46 @@ def train_spec_from_nodes(name: str, space: Node | None, pairs: Node, language: 
     """Build a TrainSpec from sections that may live anywhere in a file (e.g. a job's steps)."""
     if require_space and space is None:
         raise train.error("missing the search space to train ('space')")
-    cfg = parse_dataclass(TrainConfig, train)
-    if cfg.steps < 1:
-        raise train.child("steps").error("must be >= 1")
-    if cfg.batch_size < 1:
-        raise train.child("batch_size").error("must be >= 1")
-    if cfg.checkpoint_every < 1:
-        raise train.child("checkpoint_every").error("must be >= 1")
+    cfg = parse_dataclass(TrainConfig, train)  # bounded fields: steps, batch size, workers, threads...
+    _check_rates(cfg, train)
     if cfg.amp != "none" and not cfg.device.startswith("cuda"):
         raise train.child("amp").error(f"AMP ({cfg.amp}) needs a CUDA device; device is {cfg.device!r}")
+    pairs_cfg = parse_pairs_config(pairs)
+    check_pairs_size(pairs_cfg, pairs)
     return TrainSpec(name, space.as_str() if space is not None else None,
-                     absolute_sources(parse_pairs_config(pairs), train.doc.file),
+                     absolute_sources(pairs_cfg, train.doc.file),
                      parse_dataclass(LanguageConfig, language), cfg, train.doc.file)
+
+
+def _check_rates(cfg: TrainConfig, train: Node) -> None:
+    """Float settings whose sign or range a type cannot express (NaN and inf are refused on parsing)."""
+    opt, sched = cfg.optimizer, cfg.schedule
+    rules = [
+        ("schedule", "warmup_start_factor", sched.warmup_start_factor > 0, "must be > 0"),
+        ("schedule", "end_factor", sched.end_factor > 0, "must be > 0"),
+        ("schedule", "gamma", sched.gamma > 0, "must be > 0"),
+    ]
+    if opt is not None:
+        rules += [
+            ("optimizer", "lr", opt.lr > 0, "must be > 0"),
+            ("optimizer", "momentum", 0 <= opt.momentum < 1, "must be within [0, 1)"),
+            ("optimizer", "weight_decay", opt.weight_decay >= 0, "must be >= 0"),
+            ("optimizer", "backbone_lr_mult", opt.backbone_lr_mult >= 0, "must be >= 0"),
+            ("optimizer", "grad_clip", opt.grad_clip is None or opt.grad_clip > 0, "must be > 0 (or null)"),
+        ]
+    for section, key, ok, rule in rules:
+        if not ok:
+            value = getattr(opt if section == "optimizer" else sched, key)
+            raise train.get(section, {}).get(key).error(f"{rule}, got {value}")
+
+
+def check_pairs_size(cfg: PairsConfig, node: Node) -> None:
+    """`pairs_per_epoch` is an epoch's length: bounded here (PairsConfig lives with the data code)."""
+    if cfg.pairs_per_epoch < 1:
+        raise node.get("pairs_per_epoch").error(f"must be >= 1, got {cfg.pairs_per_epoch}")
+    where = node.get("pairs_per_epoch")
+    PAIRS_PER_EPOCH.check(cfg.pairs_per_epoch, file=node.doc.file, line=node.doc.line(where.path),
+                          path=where.path_str)
 
 
 def absolute_sources(pairs: PairsConfig, file: str) -> PairsConfig:

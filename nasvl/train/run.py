@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from nasvl.errors import ConfigError
+from nasvl.config.limits import TRAIN_WORKERS
+from nasvl.errors import ConfigError, NasvlError
 from nasvl.export import load_subnet, save_subnet
 from nasvl.language import EmbeddingCache
 from nasvl.space import load_space
@@ -114,12 +115,51 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def check_workers(workers: int, *, flag: str = "--workers") -> int:
+    """A worker count from a CLI flag: at least 1 and within its limit (YAML counts go through `bounded`)."""
+    if workers < 1:
+        raise ConfigError(f"must be >= 1, got {workers}", path=flag)
+    TRAIN_WORKERS.check(workers, path=flag)
+    return workers
+
+
+def local_resources() -> dict[str, float]:
+    """What a local Ray runtime would offer: this machine's CPUs and visible GPUs."""
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return {"CPU": float(os.cpu_count() or 1), "GPU": float(gpus)}
+
+
+def resource_shortfall(what: str, *, cpus: float, gpus: float, available: dict[str, float],
+                       where: str = "the Ray cluster") -> str | None:
+    """Why `what` (needing `cpus` CPUs and `gpus` GPUs) can never be scheduled, or None when it fits.
+
+    Ray waits forever for resources that do not exist; this turns that wait into a message.
+    """
+    have_cpu, have_gpu = float(available.get("CPU", 0)), float(available.get("GPU", 0))
+    if cpus <= have_cpu and gpus <= have_gpu:
+        return None
+    return (f"{what} needs {cpus:g} CPU(s) and {gpus:g} GPU(s), but {where} has {have_cpu:g} CPU(s) and "
+            f"{have_gpu:g} GPU(s); ask for fewer or add nodes")
+
+
+def require_resources(what: str, *, cpus: float, gpus: float, available: dict[str, float] | None = None) -> None:
+    """Raise a NasvlError instead of waiting forever; `available` defaults to `ray.cluster_resources()`."""
+    if available is None:
+        import ray
+
+        available = ray.cluster_resources()
+    short = resource_shortfall(what, cpus=cpus, gpus=gpus, available=available)
+    if short is not None:
+        raise NasvlError(short)
+
+
 def run_training(spec: TrainSpec, out_dir: str | Path, *, phase: str, export_dir: str | None = None,
                  workers: int = 1, address: str | None = None, resume: bool = False,
                  use_gpu: bool = False, stop_at: int | None = None) -> dict[str, Any]:
     """Train `phase` ('supernet' or 'retrain') into `out_dir`; `stop_at` checkpoints and stops early."""
     config = {"spec": spec, "out_dir": str(out_dir), "phase": phase, "export_dir": export_dir, "resume": resume,
               "stop_at": stop_at}
+    check_workers(workers)
     if workers <= 1 and address is None:
         return _loop(config)
     return _ray_train(config, workers, address, resume, use_gpu)
@@ -135,6 +175,8 @@ def _ray_train(config: dict[str, Any], workers: int, address: str | None, resume
         # "local" unless asked: a bare ray.init() would join any cluster a `ray start` left running.
         ray.init(address=address or os.environ.get("RAY_ADDRESS") or "local", include_dashboard=False,
                  log_to_driver=False)
+    # Ray Train takes one CPU (and one GPU with use_gpu) per worker.
+    require_resources(f"{workers} Ray Train workers", cpus=workers, gpus=workers if use_gpu else 0)
     storage = Path(config["out_dir"]).resolve() / "ray"
     name = "train"
     resume_from = None
