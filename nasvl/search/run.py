@@ -33,6 +33,7 @@ from nasvl.search.records import load_records, read_json_file
 from nasvl.search.tune import STATE_FILE, EvalSetup, StrategySearcher, trainable
 from nasvl.train.config import fit_pairs, resolve_path
 from nasvl.train.loop import supernet_from_checkpoint
+from nasvl.train.run import require_resources
 
 EXPERIMENT = "search"
 
@@ -119,6 +120,7 @@ def run_search(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: str | Path,
         ray.init(address=address or os.environ.get("RAY_ADDRESS") or "local", include_dashboard=False,
                  log_to_driver=False,
                  runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
+    require_resources("one search trial", cpus=s.cpus_per_trial, gpus=s.gpus_per_trial)
     fn = trainable(setup, s.cpus_per_trial, s.gpus_per_trial)
     callbacks = [LiveTable(s.objectives, enabled=live)]
     started = time.perf_counter()
