@@ -16,6 +16,7 @@ from typing import Any
 
 from nasvl.config import Node
 from nasvl.errors import ConfigError, NasvlError
+from nasvl.io import contained
 from nasvl.jobs.spec import JobSpec, data_paths
 from nasvl.space import SearchSpace, load_space
 from nasvl.train.config import fit_pairs, resolve_path
@@ -55,6 +56,7 @@ def check_job(job: JobSpec, *, workers: int | None = None) -> dict[str, SearchSp
         spaces["export"] = _space(job, "export", job.export.space)
     if job.search is not None:
         _check_strategy(job, spaces["supernet"])
+    _check_outside_writes(job)
     if workers is not None:
         check_workers(workers, flag="--workers")
     for path, device in _devices(job):
@@ -79,6 +81,29 @@ def _check_strategy(job: JobSpec, space: SearchSpace) -> None:
     except (NasvlError, TypeError, ValueError) as exc:
         raise where.error(f"strategy {s.strategy!r} refuses these options: {exc}") from None
     strategy.close()
+
+
+def _check_outside_writes(job: JobSpec) -> None:
+    """The two job values that name a place to write stay inside the runs folder (`--runs`).
+
+    `data.synth.out` may point beside the job (data shared by several jobs, as the ablation does)
+    and an Optuna SQLite file may live anywhere in the runs folder, but a job from someone else
+    must not write the synthetic benchmark or a database over `~/.bashrc`.
+    """
+    runs = Path(job.run_dir).parent
+    targets = []
+    if job.synth is not None and job.synth.out:
+        targets.append((_node(job, "data", "synth", "out"), job.synth.out))
+    if job.search is not None:
+        storage = job.search.search.options.get("storage")
+        if isinstance(storage, str) and storage.startswith("sqlite:///"):
+            targets.append((_node(job, "search", "search", "options", "storage"), storage[len("sqlite:///"):]))
+    for node, target in targets:
+        try:
+            contained(runs, Path(target).absolute())
+        except NasvlError:
+            raise node.error(f"{ascii(target)} is outside the runs folder {runs}; every write of a job "
+                             "stays inside it (choose a path under --runs)") from None
 
 
 def _devices(job: JobSpec) -> list[tuple[tuple[str, ...], str]]:

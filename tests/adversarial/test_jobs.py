@@ -119,11 +119,16 @@ CASES: dict[str, tuple[str, str, list[str], list[str]]] = {
     "unknown-key": ("compute: {train_workers: 1}", "compute: {train_workers: 1}\ntrian: {}",
                     ["trian", "unknown key"], []),
     "unknown-variable": ('root: "${data}/val"', 'root: "${date}/val"', ["search.val", "unknown variable"], []),
+    "synth-out-outside-runs": ("max_frames: 24}", "max_frames: 24, out: /tmp/nasvl-elsewhere/synth}",
+                               ["data.synth.out", "outside the runs folder"], []),
+    "optuna-sqlite-outside-runs": ("strategy: random\n    options: {budget: 3}",
+                                   "strategy: optuna\n    options: {budget: 3, storage: 'sqlite:////tmp/x.db'}",
+                                   ["search.search.options.storage", "outside the runs folder"], []),
 }
 
 # Cases that once ran (part of) a job, wrote outside the run folder, or left a step marked: the plain
 # run must refuse them as early as the dry run.
-PLAIN_RUN = {"name-dotdot", "name-absolute", "dataset-name-dotdot", "strategy-option-invalid", "workers-huge",
+PLAIN_RUN = {"name-dotdot", "name-absolute", "synth-out-outside-runs", "dataset-name-dotdot", "strategy-option-invalid", "workers-huge",
              "space-missing", "lr-nan"}
 LOCATED = re.compile(r"job\.yaml:\d+: ")
 

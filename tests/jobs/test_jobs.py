@@ -93,7 +93,7 @@ def test_interrupted_step_needs_resume(tmp_path) -> None:
 @pytest.mark.ray
 def test_job_runs_end_to_end_and_resumes_after_a_kill(tmp_path) -> None:
     job_file = tmp_path / "mini.yaml"
-    job_file.write_text(mini_job(tmp_path / "data"))
+    job_file.write_text(mini_job(tmp_path / "runs" / "data"))
     cmd = [sys.executable, "-m", "nasvl.cli", "run", str(job_file), "--runs", str(tmp_path / "runs")]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     run_dir = tmp_path / "runs" / "mini"
