@@ -312,6 +312,11 @@ class Node:
             if key not in mapping:
                 raise self.error(f"missing required key {key!r}")
 
+    def within(self, limit: Limit, value: int | float | None = None) -> None:
+        """Raise a located ConfigError naming `limit` when `value` (default: this node's value) is over it."""
+        limit.check(self.value if value is None else value, file=self.doc.file, line=self.doc.line(self.path),
+                    path=self.path_str)
+
     def as_int(self, *, min_value: int | None = None) -> int:
         if isinstance(self.value, bool) or not isinstance(self.value, int):
             raise self.error(f"expected an integer, got {self.value!r}")

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from nasvl.config.limits import SPACE_ENUMERATE
 from nasvl.errors import ConfigError, known
 from nasvl.ops.registry import OpSpec
 
@@ -175,9 +176,12 @@ class SearchSpace:
         """Uniform and independent per free block; tied blocks follow their leader."""
         return self.arch({b.path: rng.choice(b.options) for b in self.free_blocks})
 
-    def enumerate(self, limit: int = 100_000) -> Iterator[Architecture]:
-        if self.size > limit:
-            raise ConfigError(f"space {self.name!r} has {self.size} architectures; enumerate() allows {limit}")
+    def enumerate(self, limit: int | None = None) -> Iterator[Architecture]:
+        """Every architecture; refused (before the first) when there are more than `limit` or SPACE_ENUMERATE."""
+        if limit is not None and self.size > limit:
+            raise ConfigError(f"space {self.name!r} has {self.size} architectures; enumerate() allows {limit}",
+                              file=self.file)
+        SPACE_ENUMERATE.check(self.size, file=self.file, path="architectures")
         import itertools
 
         free = self.free_blocks
