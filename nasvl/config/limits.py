@@ -68,7 +68,7 @@ def bounded(limit: Limit, default: Any = dataclasses.MISSING, *, minimum: int | 
 
 # ---- YAML documents (nasvl/config/yamldoc.py) --------------------------------------------------
 YAML_BYTES = Limit("yaml_bytes", 1 << 20, "bytes in one YAML document")
-YAML_NODES = Limit("yaml_nodes", 50_000, "YAML nodes in one document")
+YAML_NODES = Limit("yaml_nodes", 20_000, "YAML nodes in one document")
 YAML_ALIASES = Limit("yaml_aliases", 1_000, "YAML alias uses in one document")
 YAML_DEPTH = Limit("yaml_depth", 64, "levels of YAML nesting")
 INT_DIGITS = Limit("int_digits", 19, "digits in one integer")

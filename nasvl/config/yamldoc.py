@@ -70,10 +70,16 @@ def _check_bytes(size: int, file: str) -> None:
         raise _limit_error(YAML_BYTES, size, file)
 
 
-def _yaml_error(exc: yaml.YAMLError, file: str) -> ConfigError:
+def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> ConfigError:
     mark = getattr(exc, "problem_mark", None)
     line = mark.line + 1 if mark is not None else None
+    position = getattr(exc, "position", None)  # reader errors (control characters) give a character index
+    if line is None and isinstance(position, int):
+        line = text.count("\n", 0, position) + 1
     problem = getattr(exc, "problem", None) or str(exc)
+    if isinstance(exc, yaml.reader.ReaderError):  # its str() spans lines; the error is one line
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        problem = f"unacceptable character #x{code:04x}: {exc.reason}"
     if "nesting depth" in problem:  # libyaml stops at its own depth before our event pass sees it
         return _limit_error(YAML_DEPTH, "nesting past libyaml's own maximum", file, line)
     return ConfigError(f"invalid YAML: {problem}", file=file, line=line)
@@ -178,7 +184,7 @@ def load_yaml_text(text: str, file: str = "<string>") -> YamlDoc:
         _check_events(text, file)
         composed = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
-        raise _yaml_error(exc, file) from None
+        raise _yaml_error(exc, file, text) from None
     lines: dict[PathT, int] = {}
     data = {} if composed is None else _build(composed, (), lines, file)
     return YamlDoc(data, file, lines)
