@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nasvl.config import load_yaml
+from nasvl.config.yamldoc import load_json_text
 from nasvl.cost import CostModel
 from nasvl.errors import ConfigError
 from nasvl.space import Architecture, SearchSpace, from_cand, load_arch, load_space
@@ -18,12 +19,9 @@ def arch_from_args(space: SearchSpace, arch_file: str | None, sots_cand: str | N
     if (arch_file is None) == (sots_cand is None):
         raise ConfigError("give exactly one of --arch FILE or --sots-cand '[[...],[...],[...],[...]]'")
     if arch_file is not None:
-        return load_arch(space, load_yaml(arch_file).data)
-    try:
-        cand = json.loads(sots_cand)  # type: ignore[arg-type]
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"--sots-cand is not a JSON list: {exc}") from None
-    return from_cand(space, cand)
+        return load_arch(space, load_yaml(arch_file))
+    cand = load_json_text(sots_cand, file="--sots-cand")  # type: ignore[arg-type]
+    return from_cand(space, cand, source="--sots-cand")
 
 
 def _cost(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ def describe(space: SearchSpace) -> dict:
         "name": space.name,
         "file": space.file,
         "hash": space.hash,
-        "size": str(space.size),
+        "size": space.size_text,
         "free_blocks": len(space.free_blocks),
         "blocks": [
             {"path": s.path, "options": list(s.options), "tied_to": s.leader, "fixed": s.fixed}
@@ -59,7 +59,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     space = load_space(args.space)
-    print(f"{args.space}: ok ({space.name}, {len(space.free_blocks)} free blocks, size {space.size})")
+    print(f"{args.space}: ok ({space.name}, {len(space.free_blocks)} free blocks, size {space.size_text})")
     return 0
 
 

@@ -68,12 +68,30 @@ def bounded(limit: Limit, default: Any = dataclasses.MISSING, *, minimum: int | 
 
 # ---- YAML documents (nasvl/config/yamldoc.py) --------------------------------------------------
 YAML_BYTES = Limit("yaml_bytes", 1 << 20, "bytes in one YAML document")
-YAML_NODES = Limit("yaml_nodes", 200_000, "YAML nodes in one document")
+YAML_NODES = Limit("yaml_nodes", 20_000, "YAML nodes in one document")
 YAML_ALIASES = Limit("yaml_aliases", 1_000, "YAML alias uses in one document")
 YAML_DEPTH = Limit("yaml_depth", 64, "levels of YAML nesting")
 INT_DIGITS = Limit("int_digits", 19, "digits in one integer")
 
 # ---- search spaces and architectures (nasvl/space, nasvl/cost) ---------------------------------
+# Defaults sit far above real research spaces (the paper's: 2 branches, 4 stages, depth <= 8,
+# <= 640 channels, inputs 127/255, 56 blocks of <= 4 ops, about 7 M activations per image).
+SPACE_BRANCHES = Limit("space_branches", 8, "branches in one space")
+SPACE_STAGES = Limit("space_stages", 32, "stages in one backbone")
+SPACE_DEPTH = Limit("space_depth", 64, "layers in one stage")
+SPACE_CHANNELS = Limit("space_channels", 4096, "channels in one stage or stem")
+SPACE_KERNEL = Limit("space_kernel", 31, "pixels of kernel size")
+SPACE_INPUT = Limit("space_input", 1024, "pixels of branch input size")
+SPACE_LANGUAGE_DIM = Limit("space_language_dim", 4096, "language embedding dimensions")
+SPACE_OPS = Limit("space_ops", 32, "candidate ops for one block")
+SPACE_BLOCKS = Limit("space_blocks", 1024, "blocks (layers and mixer blocks of all branches) in one space")
+SPACE_TIES = Limit("space_ties", 128, "tie patterns in one space")
+SPACE_ENUMERATE = Limit("space_enumerate", 100_000, "architectures enumerated from one space")
+# Estimates computed from the YAML alone, so `arch cost` and the supernet builder never try to
+# allocate what no machine has: weights ~ sum over blocks of options x max(in, out)^2, and
+# activations ~ sum over every layer of both branches of channels x height x width (batch 1).
+SPACE_SUPERNET_PARAMS = Limit("space_supernet_params", 2_000_000_000, "estimated supernet weights")
+SPACE_ACTIVATIONS = Limit("space_activations", 250_000_000, "estimated activation values for one sample")
 
 # ---- jobs, training, search and CLI flags (nasvl/jobs, nasvl/train, nasvl/search, nasvl/cli) -----
 TRAIN_STEPS = Limit("train_steps", 100_000_000, "training steps")

@@ -19,6 +19,8 @@ from typing import Any
 
 import torch
 
+from nasvl.config.yamldoc import load_json_text, read_text_bounded
+from nasvl.errors import ConfigError
 from nasvl.io import atomic_write_json
 from nasvl.space import Architecture, SearchSpace
 from nasvl.supernet.mixer import LanguageInput
@@ -62,9 +64,12 @@ class LatencyTable:
 
     @classmethod
     def load(cls, path: str | Path) -> LatencyTable:
-        import json
-
-        return cls(**json.loads(Path(path).read_text()))
+        text, name = read_text_bounded(path, "latency table (JSON)")
+        data = load_json_text(text, name)
+        fields = {"space_hash", "device", "branch", "fixed_ms", "ops_ms"}
+        if not isinstance(data, dict) or set(data) != fields:
+            raise ConfigError(f"a latency table is a JSON object with keys {', '.join(sorted(fields))}", file=name)
+        return cls(**data)
 
 
 def _branch(space: SearchSpace) -> str:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from nasvl.errors import ConfigError
+from nasvl.config.yamldoc import YamlDoc, load_yaml_text
+from nasvl.errors import ConfigError, known
 from nasvl.ops.shufflenet import SPOS_CHOICES
 
 if TYPE_CHECKING:
@@ -70,13 +71,30 @@ class Architecture(Mapping[str, str]):
         return f"Architecture({self.key}, {len(self)} blocks)"
 
 
-def load_arch(space: SearchSpace, data: Mapping[str, Any] | str) -> Architecture:
-    """Parse an architecture from a mapping or YAML/JSON text, validated against `space`."""
+def load_arch(space: SearchSpace, data: Mapping[str, Any] | str | YamlDoc,
+              file: str = "<architecture>") -> Architecture:
+    """Parse an architecture from a mapping, YAML/JSON text or a loaded document, validated against `space`.
+
+    Text goes through the hardened YAML loader (JSON is YAML), so size, nesting and alias limits
+    hold for architecture files too; every error names the file, and the line of the bad entry.
+    """
     if isinstance(data, str):
-        data = yaml.safe_load(data)
-    if not isinstance(data, Mapping) or not all(isinstance(v, str) for v in data.values()):
-        raise ConfigError("an architecture must be a mapping from block path to op name")
-    return space.arch(data)
+        data = load_yaml_text(data, file)
+    doc = data if isinstance(data, YamlDoc) else YamlDoc(data, file)
+    if not isinstance(doc.data, Mapping):
+        raise ConfigError(f"an architecture must be a mapping from block path to op name, got "
+                          f"{type(doc.data).__name__}", file=doc.file)
+    index = {s.path: s for s in space.slots}
+    for path, node in doc.root.items():
+        if not isinstance(path, str) or path not in index:
+            raise node.error(f"unknown block {ascii(path)} in space {space.name!r}")
+        op = node.as_str()
+        if op not in index[path].options:
+            raise node.error(f"op {op!r} is not an option {known(index[path].options)}")
+    try:
+        return space.arch(doc.data)
+    except ConfigError as exc:  # ties and missing blocks: about the whole mapping
+        raise ConfigError(exc.rule, file=doc.file) from None
 
 
 # ---- the official VLT/SOTS CAND encoding ------------------------------------------------
@@ -99,8 +117,18 @@ def _cand_layout(space: SearchSpace) -> tuple[list[str], list[str], list[str], l
     return t_layers, s_layers, t_mix, s_mix
 
 
-def from_cand(space: SearchSpace, cand: list[list[int]]) -> Architecture:
-    """Import an official `CAND` list; pre blocks become `skip` (see the comment above)."""
+def from_cand(space: SearchSpace, cand: list[list[int]], source: str = "CAND") -> Architecture:
+    """Import an official `CAND` list; pre blocks become `skip` (see the comment above).
+
+    `source` names where the list came from (a flag, a file) in every error.
+    """
+    try:
+        return _from_cand(space, cand)
+    except ConfigError as exc:
+        raise ConfigError(exc.rule, file=exc.file or source) from None
+
+
+def _from_cand(space: SearchSpace, cand: list[list[int]]) -> Architecture:
     groups = _cand_layout(space)
     if not isinstance(cand, list) or len(cand) != 4:
         raise ConfigError("CAND must be a list of 4 lists: template, search, template mixers, search mixers")
@@ -110,7 +138,7 @@ def from_cand(space: SearchSpace, cand: list[list[int]]) -> Architecture:
         if not isinstance(values, list) or len(values) != len(paths):
             raise ConfigError(f"CAND {group_name}: expected {len(paths)} indices, got {values!r}")
         for path, idx in zip(paths, values, strict=True):
-            if not isinstance(idx, int) or not 0 <= idx < len(SPOS_CHOICES):
+            if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < len(SPOS_CHOICES):
                 raise ConfigError(f"CAND {group_name}: index {idx!r} is not in 0..3")
             choices[path] = SPOS_CHOICES[idx]
     for branch in ("template", "search"):

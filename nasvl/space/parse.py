@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from nasvl.config import Node, YamlDoc, load_yaml, load_yaml_text, parse_dataclass
+from nasvl.config import limits as L
+from nasvl.config.names import check_name
 from nasvl.errors import known
 from nasvl.ops import op_names, op_rejects
 from nasvl.space.schema import (
@@ -30,7 +32,7 @@ from nasvl.tracking.plugin import TRACKERS
 
 _TOP_KEYS = {"name", "description", "branches", "share_weights", "backbone", "mixer", "ties", "tracker",
              "constraints"}
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def load_space(path: str | Path) -> SearchSpace:
@@ -49,8 +51,9 @@ def parse_space_dict(data: dict[str, Any], file: str = "<dict>") -> SearchSpace:
 
 def _ident(node: Node, what: str) -> str:
     name = node.as_str()
-    if not _IDENT.match(name):
-        raise node.error(f"{what} name {name!r} must be an identifier (letters, digits, underscore)")
+    if not _IDENT.fullmatch(name):
+        raise node.error(f"{what} name {ascii(name)} must be an identifier (letters, digits, underscore; "
+                         "at most 64 characters)")
     return name
 
 
@@ -77,6 +80,7 @@ def _ops(node: Node) -> tuple[Node, tuple[str, ...]]:
     items = node.seq()
     if not items:
         raise node.error("an op list must not be empty")
+    node.within(L.SPACE_OPS, len(items))
     ops = tuple(_known_op(item) for item in items)
     if len(set(ops)) != len(ops):
         raise node.error(f"duplicate op in {list(ops)}")
@@ -87,6 +91,8 @@ def _parse_stem(node: Node) -> StemSpec:
     stem = parse_dataclass(StemSpec, node)
     if stem.channels < 1 or stem.kernel < 1 or stem.stride not in (1, 2):
         raise node.error("stem needs channels >= 1, kernel >= 1 and stride 1 or 2")
+    node.get("channels").within(L.SPACE_CHANNELS, stem.channels)
+    node.get("kernel").within(L.SPACE_KERNEL, stem.kernel)
     return stem
 
 
@@ -96,11 +102,14 @@ def _parse_stages(node: Node, stem: StemSpec) -> tuple[list[StageSpec], dict[str
     in_ch, total_stride = stem.channels, stem.stride
     if not node.mapping():
         raise node.error("at least one stage is required")
+    node.within(L.SPACE_STAGES, len(node.mapping()))
     for name, st in node.items():
         name = _ident(Node(node.doc, (*node.path, name), name), "stage")
         st.check_keys({"channels", "depth", "stride", "projection", "ops", "layers"}, {"channels", "depth", "stride"})
         channels = st.child("channels").as_int(min_value=2)
+        st.child("channels").within(L.SPACE_CHANNELS)
         depth = st.child("depth").as_int(min_value=1)
+        st.child("depth").within(L.SPACE_DEPTH)
         stride = st.child("stride").as_int()
         if stride not in (1, 2):
             raise st.child("stride").error(f"stride must be 1 or 2, got {stride}")
@@ -129,24 +138,48 @@ def _layer_overrides(node: Node, depth: int) -> dict[int, Node]:
     return out
 
 
+def _glob(pattern: str, path: str) -> tuple[str, ...] | None:
+    """Match `pattern` ('*' = one or more characters) against `path`; the groups, or None.
+
+    Linear in the path (earlier stars take the shortest match), unlike a backtracking regex,
+    so a hostile pattern such as `*a*a*` cannot make validation slow.
+    """
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return () if pattern == path else None
+    if not path.startswith(parts[0]) or not path.endswith(parts[-1]):
+        return None
+    pos, end, groups = len(parts[0]), len(path) - len(parts[-1]), []
+    for literal in parts[1:-1]:
+        found = path.find(literal, pos + 1, end - 1) if literal else pos + 1
+        if found < 0 or found + len(literal) > end - 1:
+            return None
+        groups.append(path[pos:found])
+        pos = found + len(literal)
+    if end - pos < 1:
+        return None
+    groups.append(path[pos:end])
+    return tuple(groups)
+
+
 def _resolve_ties(root: Node, slots: dict[str, ChoiceBlock], blame: dict[str, Node]) -> dict[str, str]:
     """Expand `ties:` patterns into follower → root-leader, rejecting cycles and mismatches."""
     ties_node = root.get("ties", None)
+    ties_node.within(L.SPACE_TIES, len(ties_node.mapping()))
     direct: dict[str, tuple[str, Node]] = {}
     choice_paths = [p for p, s in slots.items() if not s.fixed]
     for pattern, tnode in ties_node.items():
         target = tnode.as_str()
         if not isinstance(pattern, str) or pattern.count("*") != target.count("*"):
             raise tnode.error("a tie maps a block (pattern) to a block (pattern) with the same number of '*'")
-        regex = re.compile("^" + re.escape(pattern).replace(r"\*", "(.+)") + "$")
         matched = False
         for path in choice_paths:
-            m = regex.match(path)
-            if not m:
+            groups = _glob(pattern, path)
+            if groups is None:
                 continue
             matched = True
             leader = target
-            for group in m.groups():
+            for group in groups:
                 leader = leader.replace("*", group, 1)
             if leader not in slots:
                 raise tnode.error(f"tie target {leader!r} (for {path}) is not a block of this space")
@@ -163,20 +196,24 @@ def _resolve_ties(root: Node, slots: dict[str, ChoiceBlock], blame: dict[str, No
                 f"tie pattern {pattern!r} matches no choice block")
     resolved: dict[str, str] = {}
     for path, (leader, tnode) in direct.items():
-        chain = [path]
-        while leader in direct:
-            if leader in chain:
+        chain, seen = [path], {path}  # a set for membership: chains may be long
+        while leader in direct and leader not in resolved:
+            if leader in seen:
                 raise tnode.error("tie cycle: " + " -> ".join([*chain, leader]))
             chain.append(leader)
+            seen.add(leader)
             leader = direct[leader][0]
-        resolved[path] = leader
+        leader = resolved.get(leader, leader)
+        for follower in chain:
+            resolved[follower] = leader
     return resolved
 
 
 def _parse(doc: YamlDoc) -> SearchSpace:
     root = doc.root
     root.check_keys(_TOP_KEYS, {"name", "branches", "backbone"})
-    name = root.child("name").as_str()
+    name = check_name(root.child("name").as_str(), what="space name", file=doc.file,
+                      line=doc.line(("name",)), path="name")
     backbone = root.child("backbone")
     backbone.check_keys({"stem", "ops", "stages"}, {"stem", "stages"})
     stem = _parse_stem(backbone.child("stem"))
@@ -193,11 +230,19 @@ def _parse(doc: YamlDoc) -> SearchSpace:
         for i, st in enumerate(mstages):
             if st not in stage_names:
                 raise mixer_node.child("stages").child(i).error(f"unknown stage {st!r} {known(stage_names)}")
-        mixer = MixerSpec(tuple(mstages), mixer_node.child("language_dim").as_int(min_value=1))
+            if st in mstages[:i]:
+                raise mixer_node.child("stages").child(i).error(f"stage {st!r} is listed twice")
+        language_dim = mixer_node.child("language_dim").as_int(min_value=1)
+        mixer_node.child("language_dim").within(L.SPACE_LANGUAGE_DIM)
+        mixer = MixerSpec(tuple(mstages), language_dim)
 
     branches_node = root.child("branches")
     if not branches_node.mapping():
         raise branches_node.error("at least one branch is required")
+    branches_node.within(L.SPACE_BRANCHES, len(branches_node.mapping()))
+    # Blocks per branch are known before any is built: refuse a space too big to hold in memory first.
+    per_branch = sum(st.depth for st in stages) + 2 * len(mixer.stages if mixer else ())
+    branches_node.within(L.SPACE_BLOCKS, per_branch * len(branches_node.mapping()))
     branches: list[str] = []
     inputs: list[tuple[str, int]] = []
     slots: dict[str, ChoiceBlock] = {}
@@ -206,6 +251,7 @@ def _parse(doc: YamlDoc) -> SearchSpace:
         bname = _ident(Node(doc, (*branches_node.path, bname), bname), "branch")
         bnode.check_keys({"input", "backbone", "mixer"}, {"input"})
         size = bnode.child("input").as_int(min_value=1)
+        bnode.child("input").within(L.SPACE_INPUT)
         if size < stages[-1].out_stride:
             raise bnode.child("input").error(f"input {size} is smaller than the total stride {stages[-1].out_stride}")
         branches.append(bname)
@@ -254,6 +300,7 @@ def _parse(doc: YamlDoc) -> SearchSpace:
         elif "mixer" in bnode.mapping():
             raise bnode.child("mixer").error("this branch overrides mixer blocks but the space has no mixer section")
 
+    _check_estimates(root, stem, stages, dict(inputs), slots, mixer)
     leaders = _resolve_ties(root, slots, blame)
     final = tuple(dataclasses.replace(s, leader=leaders.get(p)) for p, s in slots.items())
     share = root.get("share_weights", True).as_bool()
@@ -270,6 +317,24 @@ def _parse(doc: YamlDoc) -> SearchSpace:
         if reason:
             raise root.child("tracker").error(f"tracker {tracker.name!r} cannot wrap this space: {reason}")
     return space
+
+
+def _check_estimates(root: Node, stem: StemSpec, stages: list[StageSpec], inputs: dict[str, int],
+                     slots: dict[str, ChoiceBlock], mixer: MixerSpec | None) -> None:
+    """Refuse a space whose supernet could not be held in memory, from the YAML alone (no tensors)."""
+    params = sum(len(s.options) * max(s.in_channels, s.out_channels) ** 2 for s in slots.values())
+    if mixer is not None:
+        params += 2 * len(inputs) * sum(mixer.language_dim * st.channels for st in stages if st.name in mixer.stages)
+    activations = 0
+    for size in inputs.values():
+        res = -(-size // stem.stride)
+        activations += res * res * stem.channels
+        for st in stages:
+            res = -(-res // st.stride)
+            mixers = 2 if mixer is not None and st.name in mixer.stages else 0
+            activations += res * res * st.channels * (st.depth + mixers)
+    root.child("backbone").within(L.SPACE_SUPERNET_PARAMS, params)
+    root.child("branches").within(L.SPACE_ACTIVATIONS, activations)
 
 
 def _check_ops(blame: Node, slot: ChoiceBlock) -> None:

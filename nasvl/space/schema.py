@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from nasvl.config.limits import SPACE_ENUMERATE
 from nasvl.errors import ConfigError, known
 from nasvl.ops.registry import OpSpec
 
@@ -143,6 +144,12 @@ class SearchSpace:
         """Exact number of distinct architectures (Python int: the paper's space is 4**48)."""
         return math.prod(len(b.options) for b in self.free_blocks)
 
+    @property
+    def size_text(self) -> str:
+        """`size` for people: exact, or `about 10^N` past Python's int-to-text digit limit (raised limits)."""
+        log10 = sum(math.log10(len(b.options)) for b in self.free_blocks)
+        return str(self.size) if log10 < 4000 else f"about 10^{log10:.0f}"
+
     # ---- architectures ------------------------------------------------------------------
     def arch(self, choices: Mapping[str, str]) -> Architecture:
         """Validate a full or free-only mapping, apply ties, and return the canonical Architecture."""
@@ -175,9 +182,13 @@ class SearchSpace:
         """Uniform and independent per free block; tied blocks follow their leader."""
         return self.arch({b.path: rng.choice(b.options) for b in self.free_blocks})
 
-    def enumerate(self, limit: int = 100_000) -> Iterator[Architecture]:
-        if self.size > limit:
-            raise ConfigError(f"space {self.name!r} has {self.size} architectures; enumerate() allows {limit}")
+    def enumerate(self, limit: int | None = None) -> Iterator[Architecture]:
+        """Every architecture; refused (before the first) when there are more than `limit` or SPACE_ENUMERATE."""
+        if limit is not None and self.size > limit:
+            raise ConfigError(f"space {self.name!r} has {self.size_text} architectures; enumerate() allows {limit}",
+                              file=self.file)
+        if self.size > SPACE_ENUMERATE.value:
+            raise ConfigError(SPACE_ENUMERATE.message(self.size_text), file=self.file)
         import itertools
 
         free = self.free_blocks
