@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 
 import nasvl
 from nasvl.config.limits import EXPORT_MANIFEST_BYTES, SAFETENSORS_HEADER_BYTES
-from nasvl.config.yamldoc import load_yaml_text
+from nasvl.config.yamldoc import load_json_text, load_yaml_text
 from nasvl.errors import CheckpointError, ConfigError
 from nasvl.io import atomic_write, atomic_write_json, atomic_write_text
 from nasvl.space import load_arch, parse_space_dict
@@ -92,13 +92,10 @@ def read_manifest(export_dir: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{d}: not an export directory")
     path = _member(d, "manifest.json")
     try:
-        manifest = json.loads(_read_small(path))
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    except RecursionError:
-        raise CheckpointError(f"{path}: not valid JSON for an export (nested too deeply)") from None
-    except ValueError:  # Python refuses integers of over 4,300 digits
-        raise CheckpointError(f"{path}: not valid JSON for an export (an integer with too many digits)") from None
+        manifest = load_json_text(_read_small(path), str(path), size_limit=EXPORT_MANIFEST_BYTES)
+    except ConfigError as exc:
+        where = f"line {exc.line}: " if exc.line else ""
+        raise CheckpointError(f"{path}: not valid JSON for an export ({where}{exc.rule})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a {FORMAT} manifest")
     if manifest.get("format_version") != FORMAT_VERSION:

@@ -124,3 +124,7 @@ DESCRIPTION_CHARS = Limit("description_chars", 2_000, "characters in one target 
 EXPORT_MANIFEST_BYTES = Limit("export_manifest_bytes", 4 << 20, "bytes in an export's manifest.json or arch.yaml")
 # safetensors' own reader allows a 100 MB header; a real subnet's header is a few tens of kB.
 SAFETENSORS_HEADER_BYTES = Limit("safetensors_header_bytes", 16 << 20, "bytes in a safetensors header")
+
+# ---- search run folders (nasvl/search/records.py) -------------------------------------------------
+# search_state.json holds every trial of a search (about 1 kB each): 256 MiB is ~250k evaluations.
+RUN_RECORDS_BYTES = Limit("run_records_bytes", 256 << 20, "bytes in a search's records (search_state.json)")

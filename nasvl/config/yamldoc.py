@@ -65,9 +65,9 @@ def _limit_error(limit: Limit, value: Any, file: str, line: int | None = None) -
     return ConfigError(limit.message(value), file=file, line=line)
 
 
-def _check_bytes(size: int, file: str) -> None:
-    if size > YAML_BYTES.value:
-        raise _limit_error(YAML_BYTES, size, file)
+def _check_bytes(size: int, file: str, limit: Limit = YAML_BYTES) -> None:
+    if size > limit.value:
+        raise _limit_error(limit, size, file)
 
 
 def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> ConfigError:
@@ -224,9 +224,12 @@ _JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _JSON_BRACKET = re.compile(r"[\[\]{}\n]")
 
 
-def load_json_text(text: str, file: str = "<json>") -> Any:
-    """`json.loads` under the YAML limits: size, nesting depth, integer digits; no NaN, no duplicate keys."""
-    _check_bytes(len(text.encode("utf-8", "surrogatepass")), file)
+def load_json_text(text: str, file: str = "<json>", size_limit: Limit = YAML_BYTES) -> Any:
+    """`json.loads` under the YAML limits: size, nesting depth, integer digits; no NaN, no duplicate keys.
+
+    `size_limit` is for JSON that grows with a run (a search's records) rather than written by hand.
+    """
+    _check_bytes(len(text.encode("utf-8", "surrogatepass")), file, size_limit)
     # json.loads recurses per level: measure the depth first (strings cannot hold raw newlines).
     depth, line, max_depth = 0, 1, YAML_DEPTH.value
     for m in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):

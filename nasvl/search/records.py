@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nasvl.errors import NasvlError
+from nasvl.config.limits import RUN_RECORDS_BYTES
+from nasvl.config.yamldoc import load_json_text
+from nasvl.errors import ConfigError, NasvlError
 from nasvl.search.result import MAXIMIZE, TrialResult
 from nasvl.search.tune import STATE_FILE, STATE_VERSION
 
@@ -95,13 +97,18 @@ class Records:
 
 
 def read_json_file(path: Path, what: str) -> Any:
-    """A JSON file nasvl wrote; anything else (missing, not JSON, truncated) is one clear error."""
+    """A JSON file of a run folder (possibly someone else's): bounded, and any defect is one clear error."""
     if not path.is_file():
         raise NasvlError(f"{path}: missing ({what})")
+    size = path.stat().st_size
+    if size > RUN_RECORDS_BYTES.value:
+        raise NasvlError(f"{path}: {RUN_RECORDS_BYTES.message(size)}")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, RecursionError) as exc:
-        raise NasvlError(f"{path}: not valid JSON ({what}): {exc}") from None
+        return load_json_text(path.read_bytes().decode("utf-8"), str(path), size_limit=RUN_RECORDS_BYTES)
+    except UnicodeDecodeError as exc:
+        raise NasvlError(f"{path}: invalid JSON: not UTF-8 ({exc.reason}) (in {what})") from None
+    except ConfigError as exc:
+        raise NasvlError(f"{exc} (in {what})") from None
 
 
 def load_records(run_dir: str | Path) -> Records:

@@ -28,6 +28,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from nasvl.config.yamldoc import load_json_text
 from nasvl.data.mixing import build_pair_dataset
 from nasvl.data.pairs import PairDataset
 from nasvl.errors import NasvlError
@@ -298,7 +299,7 @@ def supernet_from_checkpoint(path: str | Path) -> tuple[Supernet, dict[str, Any]
     ckpt = load_checkpoint(path)
     if ckpt["phase"] != "supernet":
         raise NasvlError(f"{path}: a {ckpt['phase']} checkpoint is not a supernet")
-    space = parse_space_dict(json.loads(ckpt["space"]), file=f"{path}#space")
+    space = parse_space_dict(load_json_text(ckpt["space"], f"{path}#space"), file=f"{path}#space")
     if space.hash != ckpt["space_hash"]:
         raise NasvlError(f"{path}: embedded space hash {space.hash} != recorded {ckpt['space_hash']}")
     net = Supernet(space)

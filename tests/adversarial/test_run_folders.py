@@ -104,11 +104,15 @@ BROKEN = {
     # id: (how the folder is broken, fragments the message must hold)
     "state-missing": (lambda r: (r / "search_state.json").unlink(), ["search_state.json", "missing"]),
     "state-not-json": (lambda r: (r / "search_state.json").write_text("{not json"),
-                       ["search_state.json", "not valid JSON"]),
+                       ["search_state.json", "invalid JSON"]),
     "state-truncated": (lambda r: (r / "search_state.json").write_bytes(
-        (r / "search_state.json").read_bytes()[:40]), ["search_state.json", "not valid JSON"]),
+        (r / "search_state.json").read_bytes()[:40]), ["search_state.json", "invalid JSON"]),
     "state-deep-nesting": (lambda r: (r / "search_state.json").write_text("[" * 100_000 + "]" * 100_000),
-                           ["search_state.json"]),
+                           ["search_state.json", "NASVL_LIMIT_YAML_DEPTH"]),
+    "state-huge-int": (lambda r: (r / "search_state.json").write_text('{"version": 1' + "0" * 5000 + "}"),
+                       ["search_state.json", "digits in one integer"]),
+    "state-not-utf8": (lambda r: (r / "search_state.json").write_bytes(b'{"version": "\xff\xfe"}'),
+                       ["search_state.json", "not UTF-8"]),
     "state-wrong-version": (lambda r: _edit_state(r, lambda s: _set(s, ("version",), 99)),
                             ["search_state.json", "version 99"]),
     "state-suc-is-text": (lambda r: _edit_state(r, lambda s: _set(s, ("strategy", "trials", 0, "result", "suc"),
@@ -116,7 +120,7 @@ BROKEN = {
     "state-no-arch": (lambda r: _edit_state(r, lambda s: _set(s, ("runs", "000000", "arch"), None)),
                       ["search_state.json", "no architecture"]),
     "meta-missing": (lambda r: (r / "search.json").unlink(), ["not a search run folder"]),
-    "meta-not-json": (lambda r: (r / "search.json").write_text("\x00\x01"), ["search.json", "not valid JSON"]),
+    "meta-not-json": (lambda r: (r / "search.json").write_text("\x00\x01"), ["search.json", "invalid JSON"]),
     "meta-no-supernet": (lambda r: (r / "search.json").write_text('{"config": {}}'),
                          ["search.json", "'supernet'"]),
 }
