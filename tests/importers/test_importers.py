@@ -136,3 +136,22 @@ def test_spos_import_fills_the_paper_backbone(tmp_path: Path) -> None:
     del state["features.7.2.branch_main.0.weight"]
     with pytest.raises(CheckpointError, match=r"missing key\(s\): features\.7\.2\.branch_main\.0\.weight"):
         import_spos_supernet(_save(state, tmp_path / "bad.pth"), net)
+
+
+def test_train_config_starts_the_supernet_from_spos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nasvl.train.config import load_train_spec
+    from nasvl.train.run import _build
+
+    spos = build_supernet(load_space(SPACES / "spos_shufflenet.yaml"))
+    mapping, _ = backbone_mapping(spos)
+    own = spos.state_dict()
+    _save({src: own[dst] for src, dst, _ in mapping}, tmp_path / "spos.pth")
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text(f"name: t\nspace: {SPACES / 'vlt_scar.yaml'}\npairs: {{sources: [{{root: data, format: lasot}}]}}\n"
+                   "train: {steps: 1, spos_init: spos.pth}\n")
+    monkeypatch.chdir(tmp_path)  # a relative path is taken from the working directory, as pairs roots are
+    spec = load_train_spec(cfg)
+    assert spec.train.spos_init == str((tmp_path / "spos.pth").resolve())
+    net = _build(spec, "supernet", None)
+    key = "layers.shared.stage4.3.ops.shuffle7.branch_main.3.weight"
+    assert torch.equal(net.state_dict()[key], own[key])
