@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-
-import os
 
 
 def _locate() -> Path:
