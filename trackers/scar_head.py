@@ -36,12 +36,33 @@ def _tower(width: int, depth: int, groups: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Bicubic resize of a stage map to size×size (the official VLT head: search 32→31, template 16→15)."""
+    if size <= 0 or size == x.shape[-1]:
+        return x
+    return F.interpolate(x, size=[size, size], mode="bicubic", align_corners=False)
+
+
+def _necks(in_channels: list[int], hidden: int) -> nn.ModuleList:
+    return nn.ModuleList(
+        nn.Sequential(nn.Conv2d(c, hidden, 1, bias=False), nn.BatchNorm2d(hidden)) for c in in_channels
+    )
+
+
 class ScarHead(nn.Module):
-    def __init__(self, in_channels: list[int], hidden: int, tower_depth: int, groups: int) -> None:
+    """`separate_necks`: the template and search branches get necks of their own (official VLT-SCAR);
+    otherwise one neck serves both (pysot). `ltrb`: `stride_exp` = stride·exp(clamp(·)),
+    `exp` = exp(·) in crop pixels as the official CARHead returns it."""
+
+    def __init__(self, in_channels: list[int], hidden: int, tower_depth: int, groups: int, *,
+                 separate_necks: bool = False, ltrb: str = "stride_exp") -> None:
         super().__init__()
-        self.neck = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(c, hidden, 1, bias=False), nn.BatchNorm2d(hidden)) for c in in_channels
-        )
+        if separate_necks:
+            self.neck_template = _necks(in_channels, hidden)
+            self.neck_search = _necks(in_channels, hidden)
+        else:
+            self.neck = _necks(in_channels, hidden)
+        self.ltrb_mode = ltrb
         self.down = nn.Conv2d(hidden * len(in_channels), hidden, 1)
         self.cls_tower = _tower(hidden, tower_depth, groups)
         self.box_tower = _tower(hidden, tower_depth, groups)
@@ -52,16 +73,26 @@ class ScarHead(nn.Module):
             nn.init.normal_(conv.weight, std=0.01)
             nn.init.zeros_(conv.bias)
 
-    def template(self, feats: list[torch.Tensor], crop: int) -> list[torch.Tensor]:
-        """Neck + centre crop of the template features (cacheable per video)."""
-        return [center_crop(neck(f), crop) for neck, f in zip(self.neck, feats, strict=True)]
+    def necks(self, branch: str) -> nn.ModuleList:
+        if hasattr(self, "neck"):
+            return self.neck
+        return self.neck_template if branch == "template" else self.neck_search
+
+    def template(self, feats: list[torch.Tensor], crop: int, size: int = 0) -> list[torch.Tensor]:
+        """Resize + neck + centre crop of the template features (once per video)."""
+        return [center_crop(neck(resize(f, size)), crop) for neck, f in zip(self.necks("template"), feats, strict=True)]
 
     def forward(self, kernels: list[torch.Tensor], search: list[torch.Tensor],
-                stride: int) -> dict[str, torch.Tensor]:
-        corr = [xcorr_depthwise(neck(x), k) for neck, x, k in zip(self.neck, search, kernels, strict=True)]
+                stride: int, size: int = 0) -> dict[str, torch.Tensor]:
+        corr = [xcorr_depthwise(neck(resize(x, size)), k)
+                for neck, x, k in zip(self.necks("search"), search, kernels, strict=True)]
         fused = self.down(torch.cat(corr, dim=1))
         cls_feat = self.cls_tower(fused)
-        # ltrb in crop pixels; predicting log(distance / stride) keeps the conv output O(1) and the
-        # random-init boxes about one stride wide. The clamp guards exp() against early blow-ups.
-        ltrb = stride * torch.exp(self.ltrb(self.box_tower(fused)).clamp(-6.0, 6.0))
+        raw = self.ltrb(self.box_tower(fused))
+        if self.ltrb_mode == "exp":
+            ltrb = torch.exp(raw)
+        else:
+            # ltrb in crop pixels; predicting log(distance / stride) keeps the conv output O(1) and the
+            # random-init boxes about one stride wide. The clamp guards exp() against early blow-ups.
+            ltrb = stride * torch.exp(raw.clamp(-6.0, 6.0))
         return {"cls": self.cls_logits(cls_feat), "cen": self.centerness(cls_feat), "ltrb": ltrb}

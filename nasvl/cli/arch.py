@@ -37,6 +37,7 @@ def _cost(args: argparse.Namespace) -> int:
     for part, c in cost.parts.items():
         table.add_row(part, f"{c['params']:,}", f"{c['macs']:,}")
     table.add_row("total (unique params)", f"{cost.params:,}", f"{cost.macs:,}", style="bold")
+    table.add_row("per frame (template side cached)", "", f"{cost.per_frame_macs:,}")
     Console().print(table)
     if space.share_weights:
         Console().print("branches share weights: a layer both branches run with the same op counts once in the total")

@@ -95,11 +95,12 @@ def measure_table(net: Supernet, device: torch.device | str = "cpu", repeats: in
             table[slot.path] = {op: time_ms(lambda op=op, m=layer, x=inp: m(x, op), device, repeats)
                                for op in slot.options}
             feat = layer(inp, slot.options[0])
-        if branch in net.mixers and st.name in net.mixers[branch]:
-            mixer = net.mixers[branch][st.name]
+        mixer = net.mixer(branch, st.name)
+        if mixer is not None:
             f_l = torch.zeros(1, space.mixer.language_dim, device=device)  # type: ignore[union-attr]
-            fixed += time_ms(lambda m=mixer, v=f_l: m.linear(v), device, repeats)
-            for kind, module in (("pre", mixer.pre), ("post", mixer.post)):
+            fixed += time_ms(lambda m=mixer, v=f_l: m.select(v), device, repeats)
+            blocks = [("post", mixer.post)] + ([("pre", mixer.pre)] if mixer.pre is not None else [])
+            for kind, module in blocks:
                 slot = space.slot(f"{branch}.{st.name}.{kind}")
                 inp = feat
                 table[slot.path] = {op: time_ms(lambda op=op, m=module, x=inp: m(x, op), device, repeats)
@@ -130,13 +131,8 @@ def measure_arch_ms(net: Supernet, arch: Architecture, device: torch.device | st
     if net.head is None:
         return time_ms(lambda: net.features(branch, x, arch, lang), device, repeats)
     t_size = space.input_size("template")
-    t_feats, stage_lang = net.features("template", torch.randn(1, 3, t_size, t_size, device=device), arch, lang)
-
-    def frame() -> Any:
-        s_feats, _ = net.features("search", x, arch, stage_lang=stage_lang or None)
-        return net.plugin.head_forward(net.head, t_feats, s_feats)  # type: ignore[union-attr]
-
-    return time_ms(frame, device, repeats)
+    cache = net.template(torch.randn(1, 3, t_size, t_size, device=device), arch, lang)
+    return time_ms(lambda: net.search(x, cache, arch), device, repeats)
 
 
 def validate(net: Supernet, table: LatencyTable, samples: int = 5, seed: int = 0,

@@ -33,9 +33,11 @@ class Cost:
     params: int
     macs: int
     parts: dict[str, dict[str, int]] = field(default_factory=dict)  # part -> {params, macs}
+    per_frame_macs: int = 0  # MACs of one tracked frame: template-side work is cached at initialize
 
     def as_dict(self) -> dict[str, Any]:
-        return {"params": self.params, "macs": self.macs, "parts": self.parts}
+        return {"params": self.params, "macs": self.macs, "per_frame_macs": self.per_frame_macs,
+                "parts": self.parts}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -80,7 +82,7 @@ class CostModel:
                 res[f"{branch}.{st.name}.pre"] = res[f"{branch}.{st.name}.post"] = (h, h)
                 self._stage_res[branch][st.name] = h
             self._res[branch] = res
-        self._head: tuple[int, int] | None = None
+        self._head: dict[str, dict[str, int]] | None = None
 
     @classmethod
     def for_space(cls, space: SearchSpace) -> CostModel:
@@ -103,23 +105,54 @@ class CostModel:
         return 3 * s.channels * s.kernel * s.kernel, ho * ho * s.channels * 3 * s.kernel * s.kernel
 
     def head_cost(self) -> tuple[int, int]:
+        """(params, MACs) of the whole tracker head, necks included, for one template + one search."""
+        parts = self.head_parts()
+        return (sum(p["params"] for p in parts.values()),
+                sum(p["macs_template"] + p["macs_search"] for p in parts.values()))
+
+    def head_parts(self) -> dict[str, dict[str, int]]:
+        """`neck` and `head` (the rest): params, template-side MACs (once per video), search-side MACs."""
         if self.space.tracker is None:
-            return 0, 0
+            return {}
         if self._head is None:
             from nasvl.tracking.plugin import TRACKERS
 
             plugin = TRACKERS.get(self.space.tracker.name)(self.space.tracker.options, self.space)
             head = plugin.build_head([st.channels for st in self.space.stages]).eval()
-            params = sum(p.numel() for p in head.parameters())
             feats = {
                 b: [torch.zeros(1, st.channels, self._stage_res[b][st.name], self._stage_res[b][st.name])
                     for st in self.space.stages]
                 for b in ("template", "search")
             }
-            counter = FlopCounterMode(display=False)
-            with counter, torch.no_grad():
-                plugin.head_forward(head, feats["template"], feats["search"])
-            self._head = (params, counter.get_total_flops() // 2)
+            necks = {n: m for n, m in head.named_modules() if n.split(".")[0].startswith("neck")}
+            out = {k: {"params": 0, "macs_template": 0, "macs_search": 0} for k in ("neck", "head")}
+            for name, p in head.named_parameters():
+                out["neck" if name.split(".")[0].startswith("neck") else "head"]["params"] += p.numel()
+            neck_macs = [0]
+
+            def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+                if isinstance(module, nn.Conv2d):
+                    k = module.kernel_size[0] * module.kernel_size[1]
+                    neck_macs[0] += output.numel() * module.in_channels * k // module.groups
+
+            handles = [m.register_forward_hook(hook) for m in necks.values()]
+            try:
+                phases = {"template": lambda: plugin.head_template(head, feats["template"])}
+                with torch.no_grad():
+                    state = plugin.head_template(head, feats["template"])
+                phases["search"] = lambda: plugin.head_search(head, state, feats["search"])
+                for phase, run in phases.items():
+                    counter = FlopCounterMode(display=False)
+                    neck_macs[0] = 0
+                    with counter, torch.no_grad():
+                        run()
+                    total = counter.get_total_flops() // 2
+                    out["neck"][f"macs_{phase}"] = neck_macs[0]
+                    out["head"][f"macs_{phase}"] = total - neck_macs[0]
+            finally:
+                for h in handles:
+                    h.remove()
+            self._head = out
         return self._head
 
     def cost(self, arch: Architecture) -> Cost:
@@ -127,40 +160,53 @@ class CostModel:
         parts: dict[str, dict[str, int]] = {}
         seen: set[tuple[str, str, str]] = set()  # unique (module key, stage.layer, op) for params
         total_params = 0
+        template_macs = 0  # work done once per video (template branch, language, template neck)
 
-        def add(part: str, params: int, macs: int, unique_key: tuple[str, str, str] | None = None) -> None:
+        def add(part: str, params: int, macs: int, unique_key: tuple[str, str, str] | None = None,
+                once_in_part: bool = False) -> None:
             nonlocal total_params
             p = parts.setdefault(part, {"params": 0, "macs": 0})
-            p["params"] += params
+            new = unique_key is None or unique_key not in seen
+            if new or not once_in_part:
+                p["params"] += params
             p["macs"] += macs
-            if unique_key is None or unique_key not in seen:
+            if new:
                 total_params += params
                 if unique_key is not None:
                     seen.add(unique_key)
 
         shared = self.space.share_weights
+        mixer = self.space.mixer
         for branch in self.space.branches:
             key = SHARED if shared else branch
             sp, sm = self._stem(branch)
             add(f"{branch}.backbone", sp, sm, (key, "stem", "stem"))
+            template_macs += sm if branch == "template" else 0
         for slot in self.space.slots:
             p, m = self._slot_cost(slot, ops[slot.path])
+            template_macs += m if slot.branch == "template" else 0
             if slot.kind == "layer":
                 key = SHARED if shared else slot.branch
                 add(f"{slot.branch}.backbone", p, m, (key, f"{slot.stage}.{slot.index}", ops[slot.path]))
             else:
-                add("mixers", p, m)
-        if self.space.mixer is not None:
-            d = self.space.mixer.language_dim
-            for st_name in self.space.mixer.stages:
+                # Shared mixers (official VLT): one block per stage and op, whatever branch runs it.
+                key = SHARED if mixer is not None and mixer.shared else slot.branch
+                add("mixers", p, m, (key, f"{slot.stage}.{slot.kind}", ops[slot.path]), once_in_part=True)
+        if mixer is not None:
+            d = mixer.language_dim
+            for st_name in mixer.stages:
                 c = self.space.stage(st_name).channels
-                for _ in self.space.branches:
-                    add("mixers", d * c + c, d * c)
-                add("mixers", c * d + d, 0)  # template-embedding projection: runs only without text
-        hp, hm = self.head_cost()
-        if self.space.tracker is not None:
-            add("head", hp, hm)
-        return Cost(total_params, sum(p["macs"] for p in parts.values()), parts)
+                proj = d * c + (2 * c if mixer.projection == "conv_bn" else c)
+                for branch in (["shared"] if mixer.shared else self.space.branches):
+                    # The projection runs once per video; its selector is cached for the search branch.
+                    add("language", proj, d * c, ("language", st_name, branch))
+                    template_macs += d * c
+                add("language", c * d + d, 0)  # template-embedding projection: runs only without text
+        for part, c in self.head_parts().items():
+            add(part, c["params"], c["macs_template"] + c["macs_search"])
+            template_macs += c["macs_template"]
+        macs = sum(p["macs"] for p in parts.values())
+        return Cost(total_params, macs, parts, macs - template_macs)
 
     def params(self, arch: Architecture) -> int:
         return self.cost(arch).params

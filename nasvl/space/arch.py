@@ -101,7 +101,9 @@ def load_arch(space: SearchSpace, data: Mapping[str, Any] | str | YamlDoc,
 # CAND = [template backbone (20), search backbone (20), template mixers (4), search mixers (4)],
 # each entry an index into (shuffle3, shuffle5, shuffle7, xception3). In the official code a
 # stage's mixer choice is the block that processes the language-mixed feature (our *post*),
-# and the stage's own last backbone layer plays the *pre* role, i.e. our pre block is `skip`.
+# and the stage's own last backbone layer plays the *pre* role: in a space with mixer placement
+# `last_layer` (the paper's spaces) that is exactly the network; with placement `after` the
+# import sets pre to `skip` (the same parameters, a different function).
 
 
 def _cand_layout(space: SearchSpace) -> tuple[list[str], list[str], list[str], list[str]]:
@@ -118,7 +120,7 @@ def _cand_layout(space: SearchSpace) -> tuple[list[str], list[str], list[str], l
 
 
 def from_cand(space: SearchSpace, cand: list[list[int]], source: str = "CAND") -> Architecture:
-    """Import an official `CAND` list; pre blocks become `skip` (see the comment above).
+    """Import an official `CAND` list (with placement `after`, pre blocks become `skip`; see above).
 
     `source` names where the list came from (a flag, a file) in every error.
     """
@@ -141,9 +143,10 @@ def _from_cand(space: SearchSpace, cand: list[list[int]]) -> Architecture:
             if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < len(SPOS_CHOICES):
                 raise ConfigError(f"CAND {group_name}: index {idx!r} is not in 0..3")
             choices[path] = SPOS_CHOICES[idx]
-    for branch in ("template", "search"):
-        for st in space.mixer.stages:  # type: ignore[union-attr]
-            choices[f"{branch}.{st}.pre"] = "skip"
+    if space.mixer.placement == "after":  # type: ignore[union-attr]
+        for branch in ("template", "search"):
+            for st in space.mixer.stages:  # type: ignore[union-attr]
+                choices[f"{branch}.{st}.pre"] = "skip"
     # Fixed slots must agree with the CAND but are not part of an Architecture.
     fixed = {s.path for s in space.slots if s.fixed}
     for path in list(choices):
@@ -159,7 +162,7 @@ def to_cand(space: SearchSpace, arch: Architecture) -> list[list[int]]:
     """Export to the official `CAND` list; fails if the architecture is not expressible there."""
     ops = space.resolve(arch)
     for branch in ("template", "search"):
-        for st in space.mixer.stages if space.mixer else ():
+        for st in space.mixer.stages if space.mixer and space.mixer.placement == "after" else ():
             if ops[f"{branch}.{st}.pre"] != "skip":
                 raise ConfigError(f"{branch}.{st}.pre is {ops[f'{branch}.{st}.pre']!r}; the official CAND "
                                   "format has no pre block (it must be 'skip')")

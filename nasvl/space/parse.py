@@ -224,17 +224,7 @@ def _parse(doc: YamlDoc) -> SearchSpace:
     mixer_node = root.get("mixer", None)
     mixer: MixerSpec | None = None
     if mixer_node.value is not None:
-        mixer_node.check_keys({"stages", "language_dim", "pre", "post"}, {"language_dim", "pre", "post"})
-        mstages = ([s.as_str() for s in mixer_node.child("stages").seq()]
-                   if "stages" in mixer_node.mapping() else stage_names)
-        for i, st in enumerate(mstages):
-            if st not in stage_names:
-                raise mixer_node.child("stages").child(i).error(f"unknown stage {st!r} {known(stage_names)}")
-            if st in mstages[:i]:
-                raise mixer_node.child("stages").child(i).error(f"stage {st!r} is listed twice")
-        language_dim = mixer_node.child("language_dim").as_int(min_value=1)
-        mixer_node.child("language_dim").within(L.SPACE_LANGUAGE_DIM)
-        mixer = MixerSpec(tuple(mstages), language_dim)
+        mixer = _parse_mixer(mixer_node, stages)
 
     branches_node = root.child("branches")
     if not branches_node.mapping():
@@ -289,8 +279,9 @@ def _parse(doc: YamlDoc) -> SearchSpace:
             for st_name in mixer.stages:
                 ch = next(s.channels for s in stages if s.name == st_name)
                 mst = m_over.get(st_name, None)
-                mst.check_keys({"pre", "post"})
-                for kind in ("pre", "post"):
+                kinds = mixer_kinds(mixer)
+                mst.check_keys(set(kinds))
+                for kind in kinds:
                     src = mst.child(kind) if kind in mst.mapping() else mixer_node.child(kind)
                     blame_node, ops = _op_list(src)
                     path = f"{bname}.{st_name}.{kind}"
@@ -301,6 +292,8 @@ def _parse(doc: YamlDoc) -> SearchSpace:
             raise bnode.child("mixer").error("this branch overrides mixer blocks but the space has no mixer section")
 
     _check_estimates(root, stem, stages, dict(inputs), slots, mixer)
+    if mixer is not None and mixer.shared:
+        _check_shared_mixer(mixer_node, mixer, branches, slots)
     leaders = _resolve_ties(root, slots, blame)
     final = tuple(dataclasses.replace(s, leader=leaders.get(p)) for p, s in slots.items())
     share = root.get("share_weights", True).as_bool()
@@ -335,6 +328,53 @@ def _check_estimates(root: Node, stem: StemSpec, stages: list[StageSpec], inputs
             activations += res * res * st.channels * (st.depth + mixers)
     root.child("backbone").within(L.SPACE_SUPERNET_PARAMS, params)
     root.child("branches").within(L.SPACE_ACTIVATIONS, activations)
+
+
+def mixer_kinds(mixer: MixerSpec) -> tuple[str, ...]:
+    """The searched blocks of one mixer: pre and post, or post alone when the last layer is pre."""
+    return ("post",) if mixer.placement == "last_layer" else ("pre", "post")
+
+
+def _parse_mixer(node: Node, stages: list[StageSpec]) -> MixerSpec:
+    stage_names = [s.name for s in stages]
+    node.check_keys({"stages", "language_dim", "pre", "post", "placement", "shared", "projection"},
+                    {"language_dim", "post"})
+    mstages = [s.as_str() for s in node.child("stages").seq()] if "stages" in node.mapping() else stage_names
+    for i, st in enumerate(mstages):
+        if st not in stage_names:
+            raise node.child("stages").child(i).error(f"unknown stage {st!r} {known(stage_names)}")
+        if st in mstages[:i]:
+            raise node.child("stages").child(i).error(f"stage {st!r} is listed twice")
+    node.child("language_dim").within(L.SPACE_LANGUAGE_DIM)
+    placement = node.get("placement", "after").as_str()
+    if placement not in ("after", "last_layer"):
+        raise node.child("placement").error(f"unknown placement {placement!r} (known: after, last_layer)")
+    projection = node.get("projection", "linear").as_str()
+    if projection not in ("linear", "conv_bn"):
+        raise node.child("projection").error(f"unknown projection {projection!r} (known: conv_bn, linear)")
+    if placement == "after" and "pre" not in node.mapping():
+        raise node.error("missing key 'pre' (placement 'after' searches a pre block)")
+    if placement == "last_layer":
+        if "pre" in node.mapping():
+            raise node.child("pre").error("placement 'last_layer' has no pre block: the stage's last layer is pre")
+        for st in stages:
+            if st.name in mstages and st.depth < 2:
+                raise node.child("placement").error(
+                    f"placement 'last_layer' needs depth >= 2 at {st.name} (its last layer is the pre block)")
+    shared = node.get("shared", False).as_bool() if "shared" in node.mapping() else False
+    return MixerSpec(tuple(mstages), node.child("language_dim").as_int(min_value=1), placement,  # type: ignore[arg-type]
+                     shared, projection)  # type: ignore[arg-type]
+
+
+def _check_shared_mixer(node: Node, mixer: MixerSpec, branches: list[str], slots: dict[str, ChoiceBlock]) -> None:
+    """Shared mixers hold one block set per stage, so every branch must offer the same options."""
+    for st in mixer.stages:
+        for kind in mixer_kinds(mixer):
+            options = {slots[f"{b}.{st}.{kind}"].options for b in branches}
+            if len(options) > 1:
+                raise node.child("shared").error(
+                    f"shared mixers need the same {kind} options in every branch at {st}, "
+                    f"got {sorted(list(o) for o in options)}")
 
 
 def _check_ops(blame: Node, slot: ChoiceBlock) -> None:

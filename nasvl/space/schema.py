@@ -72,8 +72,20 @@ class ChoiceBlock:
 
 @dataclass(frozen=True)
 class MixerSpec:
+    """ModaMixer layout.
+
+    placement `after`: the mixer follows the stage's last layer, with searched pre and post blocks.
+    placement `last_layer` (official VLT): the stage's last backbone layer plays *pre*, in parallel
+    with post on the second-to-last layer's output, f = L_last(h) + Post(Proj(f_l) ⊙ h); no pre slots.
+    shared: one post block set and one language projection per stage serve every branch.
+    projection: `linear` (Linear d→C) or `conv_bn` (official token_map: 1×1 conv without bias + BN).
+    """
+
     stages: tuple[str, ...]
     language_dim: int
+    placement: Literal["after", "last_layer"] = "after"
+    shared: bool = False
+    projection: Literal["linear", "conv_bn"] = "linear"
 
 
 @dataclass(frozen=True)

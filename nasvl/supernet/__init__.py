@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from nasvl.supernet.bn import path_modules, recalibrate_bn
 from nasvl.supernet.mixer import LanguageInput, ModaMixer, roi_pool
-from nasvl.supernet.network import Network, Subnet, Supernet, build_supernet
+from nasvl.supernet.network import Network, Subnet, Supernet, TemplateCache, build_supernet
 from nasvl.supernet.sampling import ArchSampler
 
 __all__ = [
     "ArchSampler", "LanguageInput", "ModaMixer", "Network", "Subnet", "Supernet", "build_supernet",
-    "path_modules", "recalibrate_bn", "roi_pool",
+    "TemplateCache", "path_modules", "recalibrate_bn", "roi_pool",
 ]

@@ -25,10 +25,13 @@ def path_modules(net: Network, arch: Mapping[str, str]) -> Iterator[tuple[str, n
         for st_name, layer_list in stages.items():
             for i, layer in enumerate(layer_list):
                 used[id(layer)] = {ops[f"{b}.{st_name}.{i}"] for b in branches}
-    for b, mixers in net.mixers.items():
+    for key, mixers in net.mixers.items():
+        # A shared mixer may run two post ops when the branches choose differently.
+        branches = net.space.branches if key == SHARED else (key,)
         for st_name, mixer in mixers.items():
-            used[id(mixer.pre)] = {ops[f"{b}.{st_name}.pre"]}
-            used[id(mixer.post)] = {ops[f"{b}.{st_name}.post"]}
+            if mixer.pre is not None:
+                used[id(mixer.pre)] = {ops[f"{b}.{st_name}.pre"] for b in branches}
+            used[id(mixer.post)] = {ops[f"{b}.{st_name}.post"] for b in branches}
     skipped: list[str] = []
     for name, module in net.named_modules():
         if any(name == p or name.startswith(p + ".") for p in skipped):

@@ -67,17 +67,38 @@ def roi_pool(feature: torch.Tensor, boxes: torch.Tensor, stride: int, samples: i
 
 
 class ModaMixer(nn.Module):
-    """One mixer: a Linear(d→C) channel selector between a searched pre and post block."""
+    """One mixer: a language projection (d→C channel selector) between a searched pre and post block.
 
-    def __init__(self, channels: int, language_dim: int, pre: nn.Module, post: nn.Module) -> None:
+    `pre` is None when the stage's last backbone layer plays pre (placement `last_layer`); the
+    network then adds that layer's output itself. `projection` is `linear` (nn.Linear, key
+    `linear`) or `conv_bn` (the official token_map: 1×1 conv without bias + BN, key `token_map`).
+    """
+
+    def __init__(self, channels: int, language_dim: int, pre: nn.Module | None, post: nn.Module,
+                 projection: str = "linear") -> None:
         super().__init__()
-        self.linear = nn.Linear(language_dim, channels)
+        if projection == "conv_bn":
+            self.token_map = nn.Sequential(nn.Conv2d(language_dim, channels, 1, bias=False),
+                                           nn.BatchNorm2d(channels))
+        else:
+            self.linear = nn.Linear(language_dim, channels)
         self.pre = pre
         self.post = post
 
+    def select(self, f_l: torch.Tensor) -> torch.Tensor:
+        """(B, C, 1, 1) channel selector of a (B, d) sentence embedding; cacheable per video."""
+        if hasattr(self, "token_map"):
+            return self.token_map(f_l[:, :, None, None])
+        return self.linear(f_l)[:, :, None, None]
+
+    def mixed(self, f_v: torch.Tensor, selector: torch.Tensor, post_op: str) -> torch.Tensor:
+        """Post(selector ⊙ f_v), the language half of Eq. 1."""
+        return self.post(selector * f_v, post_op)
+
     def forward(self, f_v: torch.Tensor, f_l: torch.Tensor, pre_op: str, post_op: str) -> torch.Tensor:
-        selector = self.linear(f_l)[:, :, None, None]
-        return self.post(selector * f_v, post_op) + self.pre(f_v, pre_op)
+        if self.pre is None:
+            raise TypeError("this mixer's pre block is the stage's last layer; the network adds it")
+        return self.mixed(f_v, self.select(f_l), post_op) + self.pre(f_v, pre_op)
 
 
 class TemplateEmbedder(nn.Module):

@@ -13,6 +13,8 @@ pick the same op uses the same weights (and BN statistics).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -23,6 +25,15 @@ from nasvl.supernet.mixer import LanguageInput, ModaMixer, TemplateEmbedder, sta
 from nasvl.tracking.plugin import TRACKERS, TrackerPlugin
 
 SHARED = "shared"
+
+
+@dataclass
+class TemplateCache:
+    """What `Network.template` computes once per video and `Network.search` reuses every frame."""
+
+    feats: list[torch.Tensor]
+    head_state: Any
+    selectors: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 class ChoiceLayer(nn.Module):
@@ -76,19 +87,23 @@ class Network(nn.Module):
         self.mixers = nn.ModuleDict()
         self.template_embedders = nn.ModuleDict()
         if space.mixer is not None:
-            dim = space.mixer.language_dim
-            for b in space.branches:
-                self.mixers[b] = nn.ModuleDict()
-                for st_name in space.mixer.stages:
-                    pre, post = space.slot(f"{b}.{st_name}.pre"), space.slot(f"{b}.{st_name}.post")
-                    self.mixers[b][st_name] = ModaMixer(
-                        space.stage(st_name).channels, dim,
-                        ChoiceLayer(_needed_ops(space, arch, [pre]), pre, affine),
-                        ChoiceLayer(_needed_ops(space, arch, [post]), post, affine),
+            m = space.mixer
+            for mkey in ([SHARED] if m.shared else list(space.branches)):
+                branches = space.branches if mkey == SHARED else (mkey,)
+                self.mixers[mkey] = nn.ModuleDict()
+                for st_name in m.stages:
+                    post = [space.slot(f"{b}.{st_name}.post") for b in branches]
+                    pre_layer = None
+                    if m.placement == "after":
+                        pre = [space.slot(f"{b}.{st_name}.pre") for b in branches]
+                        pre_layer = ChoiceLayer(_needed_ops(space, arch, pre), pre[0], affine)
+                    self.mixers[mkey][st_name] = ModaMixer(
+                        space.stage(st_name).channels, m.language_dim, pre_layer,
+                        ChoiceLayer(_needed_ops(space, arch, post), post[0], affine), m.projection,
                     )
-            for st_name in space.mixer.stages:
+            for st_name in m.stages:
                 st = space.stage(st_name)
-                self.template_embedders[st_name] = TemplateEmbedder(st.channels, dim, st.out_stride)
+                self.template_embedders[st_name] = TemplateEmbedder(st.channels, m.language_dim, st.out_stride)
         self.plugin: TrackerPlugin | None = None
         self.head: nn.Module | None = None
         if space.tracker is not None:
@@ -96,41 +111,85 @@ class Network(nn.Module):
             self.head = self.plugin.build_head([st.channels for st in space.stages])
 
     # ---- backbone -----------------------------------------------------------------------
+    def mixer(self, branch: str, stage: str) -> ModaMixer | None:
+        """The mixer `branch` runs at `stage` (one module for every branch when mixers are shared)."""
+        m = self.space.mixer
+        if m is None or stage not in m.stages:
+            return None
+        return self.mixers[SHARED if m.shared else branch][stage]  # type: ignore[return-value]
+
     def features(self, branch: str, x: torch.Tensor, arch: Mapping[str, str],
                  lang: LanguageInput | None = None,
-                 stage_lang: dict[str, torch.Tensor] | None = None) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
+                 stage_lang: dict[str, torch.Tensor] | None = None,
+                 selectors: dict[str, torch.Tensor] | None = None,
+                 ) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
         """Per-stage features of one branch, and the per-stage language vectors it used.
 
         The template branch resolves language from `lang` (computing the template embedding for
-        samples without text); the search branch reuses those vectors through `stage_lang`.
+        samples without text); the search branch reuses those vectors through `stage_lang`, or
+        their cached channel selectors through `selectors`.
         """
         ops = self.space.resolve(arch)
         key = SHARED if self.space.share_weights else branch
+        last_is_pre = self.space.mixer is not None and self.space.mixer.placement == "last_layer"
         x = self.stems[key](x)
         feats: list[torch.Tensor] = []
         used: dict[str, torch.Tensor] = {}
-        mixers = self.mixers[branch] if branch in self.mixers else None
         for st in self.space.stages:
-            for i, layer in enumerate(self.layers[key][st.name]):
-                x = layer(x, ops[f"{branch}.{st.name}.{i}"])
-            if mixers is not None and st.name in mixers:
-                if stage_lang is not None:
-                    f_l = stage_lang[st.name]
+            layers = self.layers[key][st.name]
+            mixer = self.mixer(branch, st.name)
+            # Official placement: the last layer runs beside the mixer, on the same input.
+            body = len(layers) - 1 if mixer is not None and last_is_pre else len(layers)
+            for i in range(body):
+                x = layers[i](x, ops[f"{branch}.{st.name}.{i}"])
+            if mixer is not None:
+                if selectors is not None:
+                    selector = selectors[st.name]
                 else:
-                    f_l = stage_language(lang, x, self.space.mixer.language_dim,  # type: ignore[union-attr]
-                                         self.template_embedders[st.name])
-                used[st.name] = f_l
-                x = mixers[st.name](x, f_l, ops[f"{branch}.{st.name}.pre"], ops[f"{branch}.{st.name}.post"])
+                    if stage_lang is not None:
+                        f_l = stage_lang[st.name]
+                    else:
+                        f_l = stage_language(lang, x, self.space.mixer.language_dim,  # type: ignore[union-attr]
+                                             self.template_embedders[st.name])
+                    used[st.name] = f_l
+                    selector = mixer.select(f_l)
+                mixed = mixer.mixed(x, selector, ops[f"{branch}.{st.name}.post"])
+                if mixer.pre is None:
+                    x = layers[body](x, ops[f"{branch}.{st.name}.{body}"]) + mixed
+                else:
+                    x = mixed + mixer.pre(x, ops[f"{branch}.{st.name}.pre"])
             feats.append(x)
         return feats, used
+
+    # ---- the two phases of a Siamese tracker: the only place they are written ------------
+    def template(self, template: torch.Tensor, arch: Mapping[str, str],
+                 lang: LanguageInput | None = None) -> TemplateCache:
+        """Everything template-side, once per video: stage features, the head's template state
+        (neck, resize, crop) and the search branch's language selectors."""
+        feats, stage_lang = self.features("template", template, arch, lang)
+        selectors: dict[str, torch.Tensor] = {}
+        for st_name, f_l in stage_lang.items():
+            mixer = self.mixer("search", st_name)
+            if mixer is not None:
+                selectors[st_name] = mixer.select(f_l)
+        head_state = None
+        if self.plugin is not None and self.head is not None:
+            head_state = self.plugin.head_template(self.head, feats)
+        return TemplateCache(feats, head_state, selectors)
+
+    def search(self, search: torch.Tensor, cache: TemplateCache,
+               arch: Mapping[str, str]) -> dict[str, torch.Tensor]:
+        """Per-frame work: the search branch with cached selectors, then the head on cached template state."""
+        if self.plugin is None or self.head is None:
+            raise TypeError(f"space {self.space.name!r} has no tracker; call features() instead")
+        feats, _ = self.features("search", search, arch, selectors=cache.selectors if self.mixers else None)
+        return self.plugin.head_search(self.head, cache.head_state, feats)
 
     def track_forward(self, template: torch.Tensor, search: torch.Tensor, arch: Mapping[str, str],
                       lang: LanguageInput | None = None) -> dict[str, torch.Tensor]:
         if self.plugin is None or self.head is None:
             raise TypeError(f"space {self.space.name!r} has no tracker; call features() instead")
-        t_feats, stage_lang = self.features("template", template, arch, lang)
-        s_feats, _ = self.features("search", search, arch, stage_lang=stage_lang or None)
-        return self.plugin.head_forward(self.head, t_feats, s_feats)
+        return self.search(search, self.template(template, arch, lang), arch)
 
 
 class Supernet(Network):

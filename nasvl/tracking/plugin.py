@@ -46,6 +46,19 @@ class TrackerPlugin(ABC):
     ) -> dict[str, torch.Tensor]:
         """Tracker outputs from per-stage backbone features of both branches."""
 
+    def head_template(self, head: nn.Module, template_feats: list[torch.Tensor]) -> Any:
+        """The head's template-side state, computed once per video (e.g. neck + crop of the kernels).
+
+        The default caches the raw features; override together with `head_search` so that no
+        template work repeats on every frame.
+        """
+        return template_feats
+
+    def head_search(self, head: nn.Module, template_state: Any,
+                    search_feats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Per-frame head outputs from the cached template state and the search features."""
+        return self.head_forward(head, template_state, search_feats)
+
     def loss(self, outputs: dict[str, torch.Tensor], batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """Loss parts plus their weighted sum under key 'total'."""
         raise NotImplementedError(f"{type(self).__name__} does not define a training loss")

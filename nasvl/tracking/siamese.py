@@ -19,7 +19,7 @@ import torch
 from nasvl.data.crops import CONTEXT, context_size, mean_color
 from nasvl.errors import ConfigError
 from nasvl.supernet.mixer import LanguageInput
-from nasvl.supernet.network import Network
+from nasvl.supernet.network import Network, TemplateCache
 from nasvl.tracking.inference import crop_tensor
 from nasvl.tracking.tracker import EmbedText, LanguageFallback, Tracker
 
@@ -43,8 +43,7 @@ class SiameseTracker(Tracker):
         self.context = float(getattr(params, "context", CONTEXT))
         self.center = np.zeros(2)
         self.size = np.ones(2)
-        self._template_feats: list[torch.Tensor] | None = None
-        self._stage_lang: dict[str, torch.Tensor] | None = None
+        self._template: TemplateCache | None = None
 
     # ---- geometry -------------------------------------------------------------------------
     def template_side(self) -> float:
@@ -63,8 +62,10 @@ class SiameseTracker(Tracker):
         embedding = None
         if text is not None and text.strip():
             if self.embed_text is None:
-                raise ConfigError("a description was given but the tracker has no embed_text "
-                                  "(pass embed_text=EmbeddingCache(...).get to build_tracker)")
+                raise ConfigError(f"a description was given but the tracker has no language model: space "
+                                  f"{self.space.name!r} needs {mixer.language_dim}-d sentence embeddings "
+                                  "(pass embed_text=EmbeddingCache(...).get to build_tracker; an imported "
+                                  "official model needs its 768-d BERT, e.g. a local bert-base-uncased folder)")
             embedding = self.embed_text(text)
         if embedding is not None:
             embedding = embedding.detach().float().reshape(-1)
@@ -91,9 +92,7 @@ class SiameseTracker(Tracker):
         c = self.template_size / 2
         box = torch.tensor([[c - w * scale / 2, c - h * scale / 2, c + w * scale / 2, c + h * scale / 2]])
         lang = self.language_input(text, box)
-        feats, stage_lang = self.net.features("template", z, self.arch, lang)
-        self._template_feats = feats
-        self._stage_lang = stage_lang or None
+        self._template = self.net.template(z, self.arch, lang)
         self.on_initialize(frame)
 
     def on_initialize(self, frame: np.ndarray) -> None:
@@ -102,13 +101,11 @@ class SiameseTracker(Tracker):
     @torch.no_grad()
     def search(self, frame: np.ndarray) -> tuple[dict[str, torch.Tensor], float]:
         """Head outputs for the search crop around the current state, and the crop scale (px→crop)."""
-        if self._template_feats is None:
+        if self._template is None:
             raise RuntimeError("call initialize() before track()")
         side = self.search_side()
         x = crop_tensor(frame, self.center, side, self.search_size, self.avg_chans, self.device)
-        feats, _ = self.net.features("search", x, self.arch, stage_lang=self._stage_lang)
-        outputs = self.plugin.head_forward(self.net.head, self._template_feats, feats)  # type: ignore[arg-type]
-        return outputs, self.search_size / side
+        return self.net.search(x, self._template, self.arch), self.search_size / side
 
     @abstractmethod
     def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:

@@ -70,6 +70,7 @@ class TrainConfig:
     threads: int | None = bounded(THREADS, None, minimum=1)
     init: Literal["inherited", "scratch"] = "inherited"  # retrain: start from the export's weights or anew
     affine_bn: bool = True                               # retrain: learn BN scale/shift
+    spos_init: str | None = None  # supernet: start the backbone from this SPOS ImageNet supernet checkpoint
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,8 @@ def train_spec_from_nodes(name: str, space: Node | None, pairs: Node, language: 
         raise train.child("amp").error(f"AMP ({cfg.amp}) needs a CUDA device; device is {cfg.device!r}")
     pairs_cfg = parse_pairs_config(pairs)
     check_pairs_size(pairs_cfg, pairs)
+    if cfg.spos_init is not None:  # resolved on the driver: Ray workers run in other working directories
+        cfg = dataclasses.replace(cfg, spos_init=str(resolve_path(cfg.spos_init, train.doc.file)))
     return TrainSpec(name, space.as_str() if space is not None else None,
                      absolute_sources(pairs_cfg, train.doc.file),
                      parse_dataclass(LanguageConfig, language), cfg, train.doc.file)

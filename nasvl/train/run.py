@@ -52,7 +52,12 @@ def _build(spec: TrainSpec, phase: str, export_dir: str | None) -> Network:
         if space.tracker is None:
             raise ConfigError(f"space {space.name!r} has no tracker section: a supernet for tracking needs one",
                               file=spec.file, path="space")
-        return build_supernet(space)
+        net = build_supernet(space)
+        if spec.train.spos_init is not None:  # the paper starts from the SPOS ImageNet supernet
+            from nasvl.importers import import_spos_supernet
+
+            import_spos_supernet(spec.train.spos_init, net)
+        return net
     subnet = load_subnet(export_dir)  # type: ignore[arg-type]
     if spec.train.init == "scratch":
         subnet = Subnet(subnet.space, subnet.arch)

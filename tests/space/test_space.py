@@ -140,8 +140,12 @@ def test_cand_roundtrip_on_the_paper_space() -> None:
     arch = from_cand(space, PAPER_CAND)
     assert arch["template.stage1.0"] == "shuffle7" and arch["search.stage1.1"] == "xception3"
     assert arch["template.stage1.post"] == "xception3" and arch["search.stage2.post"] == "shuffle3"
-    assert space.resolve(arch)["search.stage3.pre"] == "skip"
+    # Official placement: no pre block; the stage's last layer (CAND index 15 = stage3.7) plays pre.
+    assert "search.stage3.pre" not in space.resolve(arch) and arch["search.stage3.7"] == "xception3"
     assert to_cand(space, arch) == PAPER_CAND
+    text = re.sub(r"^tracker:\n(  .*\n)*", "", (SPACES / "vlt_scar.yaml").read_text(), flags=re.M)
+    after = parse_space_text(text.replace("placement: last_layer", "pre: {fixed: skip}"), "after.yaml")
+    assert after.resolve(from_cand(after, PAPER_CAND))["search.stage3.pre"] == "skip"  # today's layout
 
 
 def test_cand_errors() -> None:

@@ -77,7 +77,8 @@ def test_shared_layers_count_once_in_total(tiny_backbone) -> None:
         for b in tiny_backbone.free_blocks if b.branch == "template" and b.kind == "layer"}})
     c = model.cost(same)
     assert c.parts["template.backbone"]["params"] == c.parts["search.backbone"]["params"]
-    assert c.params == c.parts["search.backbone"]["params"] + c.parts["mixers"]["params"]
+    assert c.params == (c.parts["search.backbone"]["params"] + c.parts["mixers"]["params"]
+                        + c.parts["language"]["params"])
 
 
 def test_constraints_filter(tiny_backbone) -> None:

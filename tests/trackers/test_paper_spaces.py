@@ -27,9 +27,13 @@ def test_heads_are_priced_by_the_cost_model() -> None:
     space = load_space(SPACES / "vlt_scar.yaml")
     cost = CostModel(space).cost(from_cand(space, PAPER_CAND))
     head = cost.parts["head"]
-    # neck 3×(c·256) + down 768·256 + 8 tower convs 256·256·9 + outputs: about 5.2M parameters
-    assert 5_000_000 < head["params"] < 5_500_000
+    # The official figures: down 768·256 + 8 tower convs 256·256·9 + outputs; separate template and
+    # search necks 2 × (160+320+640)·256 + BN.
+    assert (head["params"], cost.parts["neck"]["params"]) == (4_937_735, 576_512)
     assert head["macs"] > 3e9  # the CAR towers on the 25×25 map dominate
+    assert cost.parts["mixers"]["params"] == 306_256  # shared post blocks, counted once
+    assert (cost.parts["search.backbone"]["params"], cost.parts["template.backbone"]["params"]) == (1_808_320, 1_716_464)
+    assert cost.per_frame_macs <= 5_630_000_000  # the official 5.63 G: template side cached
     tt = load_space(SPACES / "vlt_tt.yaml")
     assert CostModel(tt).cost(from_cand(tt, PAPER_CAND)).parts["head"]["macs"] > 0
 
