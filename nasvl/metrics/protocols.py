@@ -143,14 +143,15 @@ def _pytracking(pred: np.ndarray, gt: np.ndarray, absent: np.ndarray, dataset: s
     if np.isnan(gt).any():
         raise DataError("NaN in the ground truth: pytracking's analysis refuses it (use --protocol got10k "
                         "for benchmarks that withhold boxes)")
-    pred = _pad(pred, n, 0.0).copy()
+    pred = pred.copy()
     bad = np.flatnonzero(np.isnan(pred).any(axis=1) | (pred[:, 2:] < 0).any(axis=1))
     if len(bad):
         raise DataError(f"frame {bad[0] + 1}: NaN or negative-size prediction {pred[bad[0]].tolist()}; "
                         f"pytracking's analysis refuses such results (score them with --protocol pysot or got10k)")
-    for i in range(1, n):  # a zero-size box repeats the previous prediction (after padding, as the toolkit)
+    for i in range(1, len(pred)):  # a zero-size box repeats the previous prediction, before any padding
         if (pred[i, 2:] == 0).any():
             pred[i] = pred[i - 1]
+    pred = _pad(pred, n, 0.0)  # so padded frames stay 0,0,0,0: misses
     pred[0] = gt[0]
     visible = ~absent if dataset in _FLAGGED else np.ones(n, bool)
     valid = (gt > 0).all(axis=1) & visible

@@ -29,7 +29,7 @@ def results_table(report: Mapping[str, Mapping[str, Any]], title: str = "") -> T
     the scoring protocol, since figures from different protocols are not comparable."""
     protocol = protocol_of(report)
     if protocol:
-        title = f"{title} [protocol: {protocol}]" if title else f"protocol: {protocol}"
+        title = f"{title} (protocol: {protocol})" if title else f"protocol: {protocol}"
     table = Table(title=title or None)
     for col in ("Tracker", "SUC", "P", "P_norm", "AO", "SR0.5", "SR0.75", "Videos"):
         table.add_column(col, justify="left" if col == "Tracker" else "right")
