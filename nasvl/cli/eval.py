@@ -17,6 +17,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=Path, default=None, help="write the full report here")
     p.add_argument("--plots", type=Path, default=None,
                    help="folder for PNG plots (default: plots/ next to the results folder)")
+    p.add_argument("--protocol", choices=("got10k", "pysot", "pytracking"), default=None,
+                   help="scoring toolkit whose definitions to follow (absent frames, centres, thresholds, "
+                   "averaging); default: the one the benchmark's papers report (lasot, tnl2k, otb99lang: "
+                   "pysot; got10k: got10k)")
     p.add_argument("--missing", choices=("error", "miss"), default="error",
                    help="a video without results or with fewer boxes than frames: fail (default), "
                    "or score the missing frames as misses")
@@ -28,13 +32,15 @@ def _eval(args: argparse.Namespace) -> int:
     from nasvl.data import load_dataset
     from nasvl.metrics import evaluate_dataset
     from nasvl.metrics.plots import plot_attributes, plot_curves
+    from nasvl.metrics.protocols import default_protocol
     from nasvl.metrics.report import print_table, write_json
 
     videos = load_dataset(args.dataset, args.format, args.split, strict=True)
     trackers = [t.strip() for t in args.trackers.split(",") if t.strip()] if args.trackers else None
     for name in trackers or ():
         check_name(name, what="--trackers entry")  # a folder name under --results, never a path
-    report = evaluate_dataset(videos, args.results, trackers, missing=args.missing)
+    protocol = args.protocol or default_protocol(args.format)
+    report = evaluate_dataset(videos, args.results, trackers, missing=args.missing, protocol=protocol)
     title = f"{args.format} {args.dataset.name}" + (f" ({args.split})" if args.split else "")
     print_table(report, title=f"{title}: {len(videos)} videos")
     plots = args.plots or args.results.resolve().parent / "plots"
@@ -44,6 +50,6 @@ def _eval(args: argparse.Namespace) -> int:
     print("plots: " + ", ".join(str(p) for p in written))
     if args.json:
         write_json({"dataset": str(args.dataset), "format": args.format, "split": args.split,
-                    "n_videos": len(videos), "trackers": report}, args.json)
+                    "protocol": protocol, "n_videos": len(videos), "trackers": report}, args.json)
         print(f"report: {args.json}")
     return 0

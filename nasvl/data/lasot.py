@@ -58,7 +58,7 @@ def read_sequence(seq_dir: Path, dataset: str = "lasot") -> Video:
     gt_file = seq_dir / "groundtruth.txt"
     if not gt_file.is_file():
         raise DataError("groundtruth.txt not found", file=str(gt_file))
-    boxes = read_boxes(gt_file)
+    boxes = read_boxes(gt_file, allow_negative_size=True)
     frames = list_frames(seq_dir / "img")
     check_numbered_frames(frames, gt_file)
     check_counts(frames, boxes, gt_file, seq_dir / "img")
@@ -70,9 +70,16 @@ def read_sequence(seq_dir: Path, dataset: str = "lasot") -> Video:
         path = seq_dir / f"{key}.txt"
         # Missing flag files are a real LaSOT quirk of partial downloads: no flags means visible.
         flags[key] = read_flags(path, n) if path.is_file() else np.zeros(n, dtype=bool)
+    flagged = flags["full_occlusion"] | flags["out_of_view"]
+    # Real LaSOT has negative sizes (lion-5 frame 553 is 1,1,-1,-1) in frames it flags absent, where
+    # the box "may be a random box"; anywhere else a negative size is a broken file.
+    negative = np.flatnonzero(((boxes[:, 2] < 0) | (boxes[:, 3] < 0)) & ~flagged)
+    if len(negative):
+        raise DataError(f"negative box size {boxes[negative[0]].tolist()} in a frame not flagged in "
+                        f"full_occlusion.txt/out_of_view.txt", file=str(gt_file), line=int(negative[0]) + 1)
     # LaSOT writes 0,0,0,0 where the target is gone; treat that as absent even if unflagged.
     empty = (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0)
-    absent = flags["full_occlusion"] | flags["out_of_view"] | empty
+    absent = flagged | empty
     attrs = {"class": seq_dir.parent.name,
              **derive_attributes(boxes, absent, full_occlusion=flags["full_occlusion"],
                                  out_of_view=flags["out_of_view"])}

@@ -4,6 +4,10 @@ tabs or spaces) plus the sentences in `OTB_query_{train,test}/<video>.txt`.
 Split "train"/"test" keeps the videos listed in that query folder; None keeps every video
 and takes a sentence from whichever query folder has one. OTB's two-target videos ship
 `groundtruth_rect.1.txt`/`.2.txt`; they become `<video>-1` and `<video>-2`, as in OTB-LANG.
+
+A few OTB videos annotate only part of their frame folder. The OTB toolkit's sequence table
+(`configSeqs`, as pytracking and the got10k toolkit restate it) gives their first and last
+annotated frame; the video is those frames, and the frames outside are not part of it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+
+import numpy as np
 
 from nasvl.data.attributes import derive_attributes
 from nasvl.data.textio import (
@@ -25,6 +31,12 @@ from nasvl.errors import DataError
 
 Pending = tuple[str, Callable[[], Video]]
 _QUERY = {"train": "OTB_query_train", "test": "OTB_query_test"}
+# (first, last) annotated frame of the OTB-100 videos whose ground truth does not cover the whole
+# img/ folder, from the OTB toolkit's sequence table. Every other video starts at its first frame.
+OTB_RANGES: dict[str, tuple[int, int]] = {
+    "BlurCar1": (247, 988), "BlurCar3": (3, 359), "BlurCar4": (18, 397), "David": (300, 770),
+    "Diving": (1, 215), "Football1": (1, 74), "Freeman3": (1, 460), "Freeman4": (1, 283),
+}
 
 
 def discover(root: Path, split: str | None) -> list[Pending]:
@@ -59,7 +71,9 @@ def read_sequence(vdir: Path, gt_file: Path, name: str, query_dirs: list[Path]) 
         raise DataError("groundtruth_rect.txt not found", file=str(gt_file))
     boxes = read_boxes(gt_file)
     frames = list_frames(vdir / "img")
-    if frames and frames[0].stem.isdigit():
+    if vdir.name in OTB_RANGES:
+        frames = _annotated_range(frames, vdir.name, boxes, gt_file)
+    elif frames and frames[0].stem.isdigit():
         check_numbered_frames(frames, gt_file, start=int(frames[0].stem))
     check_counts(frames, boxes, gt_file, vdir / "img")
     if not frames:
@@ -72,3 +86,17 @@ def read_sequence(vdir: Path, gt_file: Path, name: str, query_dirs: list[Path]) 
             break
     return Video(name=name, frames=frames, boxes=boxes, absent=absent, description=description,
                  attributes=derive_attributes(boxes, absent), dataset="otb99lang")
+
+
+def _annotated_range(frames: list[Path], video: str, boxes: np.ndarray, gt_file: Path) -> list[Path]:
+    """The frames the OTB toolkit pairs with `video`'s ground truth; located errors otherwise."""
+    first, last = OTB_RANGES[video]
+    if len(boxes) != last - first + 1:
+        raise DataError(f"{len(boxes)} boxes, but the OTB toolkit annotates frames {first}..{last} of {video} "
+                        f"({last - first + 1} boxes)", file=str(gt_file))
+    kept = [f for f in frames if f.stem.isdigit() and first <= int(f.stem) <= last]
+    if not kept or int(kept[0].stem) != first:
+        raise DataError(f"frame {first} (the first annotated frame of {video} in the OTB toolkit) not found",
+                        file=str(gt_file))
+    check_numbered_frames(kept, gt_file, start=first)
+    return kept

@@ -68,12 +68,13 @@ def _lines(path: Path) -> list[tuple[int, str]]:
     return [(i, ln.strip()) for i, ln in enumerate(read_text(path).splitlines(), 1) if ln.strip()]
 
 
-def read_boxes(path: Path, *, allow_nan: bool = False) -> np.ndarray:
+def read_boxes(path: Path, *, allow_nan: bool = False, allow_negative_size: bool = False) -> np.ndarray:
     """An N×4 xywh table separated by commas, tabs or spaces (all three occur in OTB).
 
     Rules (strict): exactly 4 numbers per line, finite unless `allow_nan`,
-    width and height not negative. Zero size is legal: benchmarks write
-    0,0,0,0 for frames where the target is absent.
+    width and height not negative unless `allow_negative_size` (LaSOT writes arbitrary
+    boxes, e.g. 1,1,-1,-1, in frames it flags absent; its reader checks the flags).
+    Zero size is legal: benchmarks write 0,0,0,0 for frames where the target is absent.
     """
     rows = []
     for lineno, line in _lines(path):
@@ -87,7 +88,7 @@ def read_boxes(path: Path, *, allow_nan: bool = False) -> np.ndarray:
             raise DataError(f"not a number in {line[:60]!r}", file=str(path), line=lineno) from None
         if not allow_nan and not all(np.isfinite(row)):
             raise DataError(f"NaN or infinite value in {line[:60]!r}", file=str(path), line=lineno)
-        if row[2] < 0 or row[3] < 0:
+        if not allow_negative_size and (row[2] < 0 or row[3] < 0):
             raise DataError(f"negative box size in {line[:60]!r}", file=str(path), line=lineno)
         rows.append(row)
     return np.asarray(rows, dtype=np.float64).reshape(-1, 4)

@@ -1,6 +1,10 @@
 """TNL2K: `<video>/imgs/*`, comma-separated `groundtruth.txt`, one-sentence `language.txt`.
 
 TNL2K has no absent flags; a 0,0,0,0 box marks a frame without the target.
+
+Frames are ordered by their number when every name is a number (TNL2K's names are not all
+zero-padded alike), else by name. Two videos of the first release carry one box more than
+they have frames; the official VLT evaluation drops that last row, and so does this reader.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from nasvl.data.video import Video
 from nasvl.errors import DataError
 
 Pending = tuple[str, Callable[[], Video]]
+# Videos whose groundtruth.txt has one trailing row without a frame (TNL2K's first release).
+EXTRA_LAST_ROW = frozenset({"advSamp_Baseball_game_002-Done", "advSamp_monitor_bikeyellow"})
 
 
 def discover(root: Path, split: str | None) -> list[Pending]:
@@ -32,6 +38,10 @@ def read_sequence(seq_dir: Path) -> Video:
         raise DataError("groundtruth.txt not found", file=str(gt_file))
     boxes = read_boxes(gt_file)
     frames = list_frames(seq_dir / "imgs")
+    if frames and all(f.stem.isdigit() for f in frames):
+        frames.sort(key=lambda f: int(f.stem))  # 9.jpg before 10.jpg
+    if seq_dir.name in EXTRA_LAST_ROW and len(boxes) == len(frames) + 1:
+        boxes = boxes[:-1]
     check_counts(frames, boxes, gt_file, seq_dir / "imgs")
     if not frames:
         raise DataError("empty sequence: no frames and no boxes", file=str(gt_file))

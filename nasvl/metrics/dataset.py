@@ -1,10 +1,12 @@
-"""Scoring a tracker over a benchmark: per-video figures, overall figures, GOT-10k's
-AO/SR and a per-attribute breakdown.
+"""Scoring a tracker over a benchmark under a named protocol (`nasvl.metrics.protocols`):
+per-video figures, overall figures, GOT-10k's AO/SR and a per-attribute breakdown.
 
 Averaging follows the toolkits: overall curves are the mean of per-video curves
-(OTB/LaSOT), so SUC/P/P_norm weigh videos equally; AO and SR pool the IoUs of all
-scored frames after the first (GOT-10k, whose first frame is the initialisation),
-so they weigh frames equally. Videos without a scored frame are skipped in both.
+(OTB/LaSOT/pysot/pytracking), so SUC/P/P_norm weigh videos equally. Under `got10k`
+videos without a scored frame are skipped, and AO and SR pool the IoUs of all scored
+frames after the first (GOT-10k, whose first frame is the initialisation), so they
+weigh frames equally; `pysot` and `pytracking` count every video and define no AO/SR
+(reported as null). Every report carries its protocol's name.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from nasvl.data.video import Video
 from nasvl.errors import DataError
 from nasvl.metrics.ope import NORM_PRECISION_INDEX, PRECISION_INDEX, evaluate_sequence
+from nasvl.metrics.protocols import GOT10K, Protocol, get_protocol, score_sequence
 from nasvl.metrics.results_io import NO_RESULTS, list_trackers, read_results, result_path
 
 _CURVES = ("success_curve", "precision_curve", "norm_precision_curve")
@@ -45,16 +48,16 @@ def _clip(boxes: np.ndarray, bound: tuple[float, float]) -> np.ndarray:
     return out
 
 
-def _summary(per_video: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    scored = [r for r in per_video if r["n_valid"] > 0]
+def _summary(per_video: Sequence[dict[str, Any]], protocol: Protocol = GOT10K) -> dict[str, Any]:
+    scored = [r for r in per_video if r["n_valid"] > 0 or not protocol.skip_unscored_videos]
     if not scored:
         nan = float("nan")
-        return {"suc": nan, "prec": nan, "norm_prec": nan, "n_videos": 0,
+        return {"suc": nan, "prec": nan, "norm_prec": nan, "n_videos": 0, "protocol": protocol.name,
                 **{k: [nan] * len(per_video[0][k]) if per_video else [] for k in _CURVES}}
     mean = {k: np.mean([r[k] for r in scored], axis=0) for k in _CURVES}
     return {"suc": float(np.mean(mean["success_curve"])), "prec": float(mean["precision_curve"][PRECISION_INDEX]),
             "norm_prec": float(mean["norm_precision_curve"][NORM_PRECISION_INDEX]), "n_videos": len(scored),
-            **{k: v.tolist() for k, v in mean.items()}}
+            "protocol": protocol.name, **{k: v.tolist() for k, v in mean.items()}}
 
 
 def _ao_ious(video: Video, pred: np.ndarray, result: dict[str, Any]) -> np.ndarray:
@@ -69,22 +72,25 @@ def _ao_ious(video: Video, pred: np.ndarray, result: dict[str, Any]) -> np.ndarr
     return tail[np.isfinite(tail)]
 
 
-def evaluate_tracker(videos: Sequence[Video], predictions: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """Figures for one tracker; `predictions` maps video name -> N×4 xywh boxes."""
+def evaluate_tracker(videos: Sequence[Video], predictions: Mapping[str, np.ndarray],
+                     protocol: str = "got10k") -> dict[str, Any]:
+    """Figures for one tracker under `protocol`; `predictions` maps video name -> N×4 xywh boxes."""
+    proto = get_protocol(protocol)
     per_video: dict[str, dict[str, Any]] = {}
     pooled = []
     for video in videos:
         pred = np.asarray(predictions[video.name], dtype=np.float64)
         try:
-            r = evaluate_sequence(pred, video.boxes, video.absent)
+            r = score_sequence(proto, pred, video.boxes, video.absent, video.dataset)
         except DataError as exc:
             raise DataError(f"video {video.name}: {exc}") from None
-        pooled.append(_ao_ious(video, pred.reshape(-1, 4), r))
+        if proto.pooled_ao:
+            pooled.append(_ao_ious(video, pred.reshape(-1, 4), r))
         per_video[video.name] = {"suc": r["suc"], "prec": r["prec"], "norm_prec": r["norm_prec"],
                                  "n_frames": r["n_frames"], "n_valid": r["n_valid"],
                                  **{k: r[k].tolist() for k in _CURVES}}
     ious = np.concatenate(pooled) if pooled else np.zeros(0)
-    overall = _summary(list(per_video.values()))
+    overall = _summary(list(per_video.values()), proto)
     overall.update(
         ao=float(ious.mean()) if len(ious) else float("nan"),
         sr50=float((ious > 0.5).mean()) if len(ious) else float("nan"),
@@ -96,13 +102,17 @@ def evaluate_tracker(videos: Sequence[Video], predictions: Mapping[str, np.ndarr
     for key in keys:
         members = [per_video[v.name] for v in videos if v.attributes.get(key) is True]
         if members:
-            per_attribute[key] = _summary(members)
-    return {"overall": overall, "per_video": per_video, "per_attribute": per_attribute}
+            per_attribute[key] = _summary(members, proto)
+    return {"protocol": proto.name, "overall": overall, "per_video": per_video, "per_attribute": per_attribute}
 
 
 def evaluate_dataset(videos: Sequence[Video], results: str | Path | Mapping[str, Mapping[str, np.ndarray]],
-                     trackers: Sequence[str] | None = None, *, missing: str = "error") -> dict[str, dict[str, Any]]:
-    """Score every tracker on `videos`; returns {tracker: {"overall", "per_video", "per_attribute"}}.
+                     trackers: Sequence[str] | None = None, *, missing: str = "error",
+                     protocol: str = "got10k") -> dict[str, dict[str, Any]]:
+    """Score every tracker on `videos`; returns {tracker: {"protocol", "overall", "per_video", "per_attribute"}}.
+
+    `protocol` names the toolkit whose definitions are used (`nasvl.metrics.protocols`;
+    `default_protocol(format)` gives the one a benchmark's papers report).
 
     `results` is a pysot/LaSOT results folder (`<results>/<tracker>/<video>.txt`) or an
     in-memory {tracker: {video: boxes}}. A video without results, or a results file with
@@ -112,6 +122,7 @@ def evaluate_dataset(videos: Sequence[Video], results: str | Path | Mapping[str,
     """
     if missing not in ("error", "miss"):
         raise ValueError(f"missing must be 'error' or 'miss', got {missing!r}")
+    get_protocol(protocol)  # an unknown name fails before any file is read
     if isinstance(results, str | Path):
         names = list(trackers) if trackers else list_trackers(results)
         if not names:
@@ -148,5 +159,5 @@ def evaluate_dataset(videos: Sequence[Video], results: str | Path | Mapping[str,
                 if missing == "error":
                     raise DataError(f"tracker {name!r} has no results for video {video.name!r}")
                 preds[video.name] = np.zeros((0, 4))
-        report[name] = evaluate_tracker(videos, preds)
+        report[name] = evaluate_tracker(videos, preds, protocol)
     return report

@@ -17,8 +17,19 @@ def _pct(v: float) -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
 
 
+def protocol_of(report: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The scoring protocol named in a report ({tracker: {...}}); None for reports older than protocols."""
+    names = {r.get("protocol") or r.get("overall", {}).get("protocol") for r in report.values()}
+    names.discard(None)
+    return ", ".join(sorted(names)) if names else None
+
+
 def results_table(report: Mapping[str, Mapping[str, Any]], title: str = "") -> Table:
-    """SUC, P, P_norm (and GOT-10k's AO/SR) per tracker in percent, best SUC first."""
+    """SUC, P, P_norm (and GOT-10k's AO/SR) per tracker in percent, best SUC first; the title names
+    the scoring protocol, since figures from different protocols are not comparable."""
+    protocol = protocol_of(report)
+    if protocol:
+        title = f"{title} (protocol: {protocol})" if title else f"protocol: {protocol}"
     table = Table(title=title or None)
     for col in ("Tracker", "SUC", "P", "P_norm", "AO", "SR0.5", "SR0.75", "Videos"):
         table.add_column(col, justify="left" if col == "Tracker" else "right")
