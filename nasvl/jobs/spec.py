@@ -29,6 +29,7 @@ from nasvl.config.limits import EXPORT_TOP, JOB_VIDEOS, SYNTH_FRAMES, SYNTH_VIDE
 from nasvl.config.names import check_name
 from nasvl.data.mixing import PairsConfig
 from nasvl.data.registry import FORMATS
+from nasvl.metrics.protocols import PROTOCOL_NAMES
 from nasvl.search.config import SearchSpec, search_spec_from_nodes
 from nasvl.space import SearchSpace, load_space
 from nasvl.train.config import TrainSpec, resolve_path, train_spec_from_nodes
@@ -52,6 +53,7 @@ class EvalDataset:
     format: str = "lasot"
     split: str | None = None
     benchmark: str | None = None   # tracker hyper-parameter set (lasot, tnl2k, ...)
+    protocol: str | None = None    # scoring toolkit (pysot, got10k, pytracking); None: the format's default
     max_videos: int | None = bounded(JOB_VIDEOS, None, minimum=1)
 
 
@@ -216,6 +218,9 @@ def _check_datasets(evaluate: EvaluateSpec, ev: Node) -> None:
         seen[ds.name] = i
         if ds.format not in FORMATS:
             raise item.child("format").error(f"unknown format {ds.format!r} (known: {', '.join(FORMATS)})")
+        if ds.protocol is not None and ds.protocol not in PROTOCOL_NAMES:
+            raise item.child("protocol").error(f"unknown scoring protocol {ds.protocol!r} "
+                                               f"(known: {', '.join(PROTOCOL_NAMES)})")
 
 
 def _check_order(root: Node, job: JobSpec) -> None:

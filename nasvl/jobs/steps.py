@@ -152,6 +152,7 @@ def evaluate_exports(exports: dict[str, str], ds: EvalDataset, out_dir: Path, *,
     from nasvl.export import load_subnet
     from nasvl.language import EmbeddingCache
     from nasvl.metrics.dataset import evaluate_dataset
+    from nasvl.metrics.protocols import default_protocol
     from nasvl.metrics.report import write_json
     from nasvl.metrics.results_io import write_results
     from nasvl.tracking.run import track_video
@@ -173,7 +174,8 @@ def evaluate_exports(exports: dict[str, str], ds: EvalDataset, out_dir: Path, *,
     if first_box:
         for video in videos:
             write_results(results, "first-box", video.name, np.repeat(video.boxes[:1], len(video), axis=0))
-    report = evaluate_dataset(videos, results, trackers=[*exports, *(["first-box"] if first_box else [])])
+    report = evaluate_dataset(videos, results, trackers=[*exports, *(["first-box"] if first_box else [])],
+                              protocol=ds.protocol or default_protocol(ds.format))
     write_json(report, out_dir / "report.json")
     return report
 
