@@ -8,7 +8,7 @@ The head reads the last backbone stage of each branch. Outputs: `cls` (B, N, 2) 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -32,6 +32,9 @@ class TTOptions:
     l1_weight: float = 5.0
     giou_weight: float = 2.0
     background_weight: float = 0.0625
+    # official VLT-TT (SOTS trans_fuse.py): output_only attention and a final decoder LayerNorm
+    attention: Literal["mha", "output_only"] = "mha"
+    decoder_norm: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,11 +69,20 @@ class TTPlugin(TrackerPlugin):
 
     def build_head(self, stage_channels: list[int]) -> nn.Module:
         o = self.options
-        return TTHead(stage_channels[-1], o.d_model, o.heads, o.layers, o.ffn, o.dropout, o.mlp_layers)
+        return TTHead(stage_channels[-1], o.d_model, o.heads, o.layers, o.ffn, o.dropout, o.mlp_layers,
+                      o.attention, o.decoder_norm)
 
     def head_forward(self, head: nn.Module, template_feats: list[torch.Tensor],
                      search_feats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         return head(template_feats[-1], search_feats[-1])
+
+    def head_template(self, head: nn.Module, template_feats: list[torch.Tensor]) -> Any:
+        # The fusion mixes both branches every frame; the template projection and encoding need not.
+        return head.template(template_feats[-1])
+
+    def head_search(self, head: nn.Module, template_state: Any,
+                    search_feats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        return head.search(template_state, search_feats[-1])
 
     def loss(self, outputs: dict[str, torch.Tensor], batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         o = self.options

@@ -22,14 +22,22 @@ def _tracker(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     report = bench_trackers(args.spaces, frames=args.frames, warmup=args.warmup, threads=args.threads,
                             device=args.device, progress=console.print)
-    table = Table(title=f"per-frame tracking latency ({report['device']}, {report['threads']} threads)")
-    for col in ("model", "params", "GMACs T+S", "min ms", "median ms", "p90 ms", "fps", "× vlt_scar"):
+    rate = report["matmul"]["gflops"]
+    table = Table(title=f"per-frame tracking latency ({report['device']}, {report['threads']} threads); "
+                        f"floor = per-frame GFLOP / {rate:.1f} GFLOP/s (fp32 {report['matmul']['n']}³ torch.mm)")
+    for col in ("model", "params", "GFLOP/frame", "floor ms", "min ms", "median ms", "p90 ms", "fps",
+                "× floor", "× vlt_scar"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for r in report["results"]:
-        table.add_row(r["model"], f"{r['params'] / 1e6:.2f}M", f"{r['macs'] / 1e9:.2f}", f"{r['min_ms']:.1f}",
-                      f"{r['median_ms']:.1f}", f"{r['p90_ms']:.1f}", f"{r['fps']:.1f}",
-                      f"{r['slowdown_vs_vlt_scar']:.2f}")
-    Console(width=130).print(table)
+        table.add_row(r["model"], f"{r['params'] / 1e6:.2f}M", f"{r['per_frame_gflop']:.2f}", f"{r['floor_ms']:.1f}",
+                      f"{r['min_ms']:.1f}", f"{r['median_ms']:.1f}", f"{r['p90_ms']:.1f}", f"{r['fps']:.1f}",
+                      f"{r['x_floor']:.1f}", f"{r['slowdown_vs_vlt_scar']:.2f}")
+    Console(width=150).print(table)
+    first = report["results"][0]
+    Console(width=150).print(
+        f"{first['model']}: {first['median_ms']:.1f} ms/frame median ({first['fps']:.1f} fps), compute floor "
+        f"{first['floor_ms']:.1f} ms ({first['per_frame_gflop']:.2f} GFLOP at {rate:.1f} GFLOP/s): "
+        f"{first['x_floor']:.1f}× the floor by median, {first['x_floor_min']:.1f}× by min")
     Console(width=130).print(
         f"VLT-SCAR vs ResNet-50 SiamCAR: {report['speedup_vlt_scar_vs_resnet50']:.2f}× faster by median, "
         f"{report['speedup_vlt_scar_vs_resnet50_min']:.2f}× by min (goal ≥ 2×); vs the same-backbone SiamCAR: "
@@ -51,8 +59,8 @@ def _supernet(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     bench = subparsers.add_parser("bench", help="micro-benchmarks")
     sub = bench.add_subparsers(dest="bench_command", required=True, metavar="SUBCOMMAND")
-    t = sub.add_parser("tracker", help="per-frame latency: VLT-SCAR (paper CAND) vs SiamCAR (same backbone) "
-                       "vs SiamCAR ResNet-50")
+    t = sub.add_parser("tracker", help="per-frame latency and compute floor: VLT-SCAR (paper CAND) vs SiamCAR "
+                       "(same backbone) vs SiamCAR ResNet-50")
     t.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
     t.add_argument("--frames", type=int, default=40, help="timed frames per model (default 40)")
     t.add_argument("--warmup", type=int, default=5, help="untimed frames first (default 5)")

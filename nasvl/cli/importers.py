@@ -30,7 +30,7 @@ def _sots(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     subnet = imported.subnet
     language = write_language(out, imported.bert, args.bert, subnet.space.mixer.language_dim)  # type: ignore[union-attr]
-    extra = {"imported_from": {"format": f"sots/{model}", "checkpoint": str(args.checkpoint),
+    extra = {"imported_from": {"format": f"sots/{imported.model}", "checkpoint": str(args.checkpoint),
                                "cand": to_cand(subnet.space, subnet.arch), **imported.report.as_dict()},
              "language": language}
     save_subnet(subnet, out, extra=extra)
@@ -46,12 +46,14 @@ def _sots(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("import", help="import official checkpoints")
     sub = parser.add_subparsers(dest="import_command", required=True)
-    p = sub.add_parser("sots", help="a released JudasDie/SOTS VLT-SCAR checkpoint as a nasvl export")
+    p = sub.add_parser("sots", help="a released JudasDie/SOTS VLT-SCAR or VLT-TT checkpoint as a nasvl export")
     p.add_argument("checkpoint", help="torch file holding the state dict (weights_only load; never unpickled)")
     p.add_argument("--config", help="the official experiment YAML (MODEL.NAME, MODEL.CAND)")
     p.add_argument("--cand", help="the CAND list instead of --config")
-    p.add_argument("--model", default="VLT_SCAR", help="MODEL.NAME with --cand (default VLT_SCAR)")
-    p.add_argument("--space", default=None, help="space YAML (default: search_spaces/vlt_scar.yaml)")
+    p.add_argument("--model", default=None, choices=["VLT_SCAR", "VLT_TT"],
+                   help="MODEL.NAME with --cand (default: read from the checkpoint's key layout)")
+    p.add_argument("--space", default=None,
+                   help="space YAML (default: search_spaces/vlt_scar.yaml or vlt_tt.yaml, by model)")
     p.add_argument("--bert", default=None, help="local transformers BERT folder (config + tokenizer)")
     p.add_argument("--out", required=True, help="export directory")
     p.set_defaults(handler=_sots)

@@ -5,6 +5,11 @@ exported with `save_subnet` and re-loaded with `load_subnet`, so the timed netwo
 exactly what `nasvl track` runs. One synthetic video is tracked per model; the language
 embedding (VL models) is computed once in `initialize` and excluded, as it is per video.
 Timed: the whole `Tracker.track` call (crop, search branch, head, decoding).
+
+Next to each time stands its compute floor: the per-frame FLOPs (2 × the cost model's
+per-frame MACs, template side cached) over the fp32 matmul rate measured on the same threads
+(the best of a few 2048³ `torch.mm`). time / floor says how far the tracker is from what this
+machine's GEMM could do with the same arithmetic.
 """
 
 from __future__ import annotations
@@ -22,11 +27,56 @@ import cv2
 import numpy as np
 import torch
 
+from nasvl.errors import ConfigError
 from nasvl.space import Architecture, SearchSpace, from_cand, load_space
 
-# The paper's searched VLT-SCAR (official experiments/VLT_SCAR.yaml), see DESIGN.md.
-PAPER_CAND = [[2, 2, 2, 0, 3, 1, 3, 3, 3, 0, 2, 3, 0, 2, 2, 2, 2, 3, 2, 1],
-              [1, 3, 0, 2, 1, 2, 2, 3, 1, 2, 3, 0, 3, 1, 2, 3, 3, 3, 2, 0], [3, 0, 3, 0], [3, 0, 3, 0]]
+CAND_FILE = "vlt_scar.cand.yaml"  # the paper's CAND lives beside its space, not in engine code
+MATMUL_N = 2048
+
+
+def _spaces_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "search_spaces"
+
+
+def paper_cand(spaces_dir: str | Path | None = None) -> list[list[int]]:
+    """The paper's searched VLT-SCAR CAND, read from `search_spaces/vlt_scar.cand.yaml` (`paper_cand:`)."""
+    from nasvl.config.yamldoc import load_yaml
+
+    path = Path(spaces_dir or _spaces_dir()) / CAND_FILE
+    if not path.is_file():
+        raise ConfigError(f"no {CAND_FILE} beside the spaces (needed for the paper CAND)", file=str(path))
+    doc = load_yaml(path)
+    cand = doc.data.get("paper_cand") if isinstance(doc.data, dict) else None
+    ok = (isinstance(cand, list) and len(cand) == 4
+          and all(isinstance(part, list) and all(type(c) is int for c in part) for part in cand))
+    if not ok:
+        raise ConfigError("paper_cand: must be four lists of integers (template, search, template mixers, "
+                          "search mixers)", file=str(path), line=doc.line(("paper_cand",)))
+    return cand
+
+
+def __getattr__(name: str) -> Any:
+    # `PAPER_CAND` stays importable for callers and tests; it is read from the YAML on first use.
+    if name == "PAPER_CAND":
+        return paper_cand()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def matmul_gflops(n: int = MATMUL_N, repeats: int = 3, device: str = "cpu") -> float:
+    """fp32 GEMM rate (GFLOP/s) of an n×n×n `torch.mm` on the current threads: the best of `repeats`."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(n, n, generator=g).to(device)
+    b = torch.randn(n, n, generator=g).to(device)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    torch.mm(a, b)  # warm-up: first-call allocation and kernel selection
+    sync()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        sync()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
 
 
 def moving_shape_video(frames: int, width: int = 320, height: int = 240,
@@ -57,23 +107,21 @@ class BenchModel:
     text: str | None
 
 
-def _paper_arch(space: SearchSpace) -> Architecture:
-    return from_cand(space, PAPER_CAND)
-
-
-def paper_backbone(space: SearchSpace, vlt_scar_space: SearchSpace) -> Architecture:
-    """The paper's backbone choices in a mixer-free space with the same layer paths."""
-    full = from_cand(vlt_scar_space, PAPER_CAND)
+def paper_backbone(space: SearchSpace, vlt_scar_space: SearchSpace,
+                   cand: list[list[int]] | None = None) -> Architecture:
+    """The paper's backbone choices (`cand`, default the paper CAND) in a mixer-free space with the same paths."""
+    full = from_cand(vlt_scar_space, cand if cand is not None else paper_cand())
     return space.arch({p: op for p, op in full.items() if not p.endswith((".pre", ".post"))})
 
 
 def default_models(spaces_dir: str | Path) -> list[BenchModel]:
     d = Path(spaces_dir)
     vlt_scar = d / "vlt_scar.yaml"
+    cand = paper_cand(d)
     return [
-        BenchModel("VLT-SCAR (paper arch)", str(d / "vlt_scar.yaml"), _paper_arch, "a red ball moving right"),
+        BenchModel("VLT-SCAR (paper arch)", str(vlt_scar), lambda s: from_cand(s, cand), "a red ball moving right"),
         BenchModel("SiamCAR (same backbone)", str(d / "siamcar.yaml"),
-                   lambda s: paper_backbone(s, load_space(vlt_scar)), None),
+                   lambda s: paper_backbone(s, load_space(vlt_scar), cand), None),
         BenchModel("SiamCAR ResNet-50", str(d / "siamcar_resnet50.yaml"), lambda s: s.arch({}), None),
     ]
 
@@ -120,6 +168,9 @@ def bench_trackers(spaces_dir: str | Path, frames: int = 40, warmup: int = 5, th
         tracker.initialize(video[0], boxes[0], text=model.text)
         built.append((tracker, space, arch))
     if progress:
+        progress(f"measuring the fp32 matmul rate ({MATMUL_N}³ torch.mm, {torch.get_num_threads()} threads)")
+    gflops = matmul_gflops(device=device)
+    if progress:
         progress(f"timing {len(models)} models × {frames} frames (+{warmup} warm-up), interleaved")
     times: list[list[float]] = [[] for _ in models]
     for i, frame in enumerate(video[1:]):
@@ -131,11 +182,14 @@ def bench_trackers(spaces_dir: str | Path, frames: int = 40, warmup: int = 5, th
     rows = []
     for model, (_, space, arch), t in zip(models, built, times, strict=True):
         cost = CostModel(space).cost(arch)
+        floor_ms = 2 * cost.per_frame_macs / (gflops * 1e9) * 1000
         rows.append({
             "model": model.label, "space": space.name, "tracker": space.tracker.name if space.tracker else None,
-            "arch": arch.key, "params": cost.params, "macs": cost.macs, "frames_timed": len(t),
+            "arch": arch.key, "params": cost.params, "macs": cost.macs, "per_frame_macs": cost.per_frame_macs,
+            "per_frame_gflop": 2 * cost.per_frame_macs / 1e9, "floor_ms": floor_ms, "frames_timed": len(t),
             "min_ms": min(t), "mean_ms": statistics.fmean(t), "median_ms": statistics.median(t),
             "p90_ms": float(np.percentile(t, 90)), "fps": 1000 / statistics.median(t),
+            "x_floor": statistics.median(t) / floor_ms, "x_floor_min": min(t) / floor_ms,
         })
     base, base_min = rows[0]["median_ms"], rows[0]["min_ms"]
     for row in rows:
@@ -144,7 +198,8 @@ def bench_trackers(spaces_dir: str | Path, frames: int = 40, warmup: int = 5, th
     return {
         "benchmark": "tracker per-frame latency (whole Tracker.track call, batch 1)", "device": device,
         "threads": torch.get_num_threads(), "torch": torch.__version__, "machine": platform.machine(),
-        "frames_timed": frames, "warmup": warmup, "results": rows,
+        "frames_timed": frames, "warmup": warmup,
+        "matmul": {"n": MATMUL_N, "dtype": "float32", "gflops": gflops}, "results": rows,
         "speedup_vlt_scar_vs_resnet50": rows[2]["median_ms"] / base,
         "speedup_vlt_scar_vs_siamcar_same_backbone": rows[1]["median_ms"] / base,
         # The minimum is the least disturbed by other processes on a shared machine.
