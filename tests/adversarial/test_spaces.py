@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.harness import assert_contained, assert_refused, run_nasvl, snapshot
+from tests.space.test_space import PAPER_CAND
 
 ROOT = Path(__file__).resolve().parents[2]
 VLT_SCAR = ROOT / "search_spaces" / "vlt_scar.yaml"
-PAPER_CAND = [[2, 2, 2, 0, 3, 1, 3, 3, 3, 0, 2, 3, 0, 2, 2, 2, 2, 3, 2, 1],
-              [1, 3, 0, 2, 1, 2, 2, 3, 1, 2, 3, 0, 3, 1, 2, 3, 3, 3, 2, 0], [3, 0, 3, 0], [3, 0, 3, 0]]
 
 BASE = """\
 name: tiny
