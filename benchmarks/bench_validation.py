@@ -1,4 +1,4 @@
-"""Validation benchmark: worst-case spaces cost under a second and under 200 MB, whatever they say.
+"""Validation benchmark: worst-case spaces and jobs cost under a second and under 200 MB, whatever they say.
 
     python benchmarks/bench_validation.py [--out runs/bench/validation.json]
 
@@ -100,12 +100,58 @@ CASES: dict[str, Callable[[], tuple[str, bool]]] = {
 }
 
 
-def validate(text: str) -> tuple[bool, str]:
-    """(accepted, message): what `space validate` would say, in-process."""
+ROOT = Path(__file__).resolve().parents[1]
+JOB = f"""\
+name: worst
+language: {{model: minilm}}
+data:
+  synth: {{videos: 6, seed: 0, min_frames: 20, max_frames: 24}}
+supernet:
+  space: {ROOT / "search_spaces" / "tiny.yaml"}
+  pairs:
+    sources: [{{root: "${{data}}/train", format: lasot, lang_mode: template}}]
+  train: {{steps: 40, batch_size: 2}}
+search:
+  val: {{root: "${{data}}/val", format: lasot}}
+  search: {{strategy: spos_evolution, options: {{population: 8, generations: 3}}, trials_in_parallel: 2}}
+export: {{top: 1}}
+retrain: {{train: {{steps: 4, batch_size: 2}}}}
+evaluate: {{datasets: [{{name: test, root: "${{data}}/test", format: lasot}}]}}
+compute: {{train_workers: 1}}
+"""
+
+
+def _job(old: str, new: str) -> str:
+    assert old in JOB, old
+    return JOB.replace(old, new, 1)
+
+
+# Jobs are validated as `nasvl run JOB --dry-run` does without the machine checks: parse, then check
+# every space, strategy option, crop and device.
+JOB_CASES: dict[str, Callable[[], tuple[str, bool]]] = {
+    "job: the quickstart-shaped job (valid)": lambda: (JOB, True),
+    "job: alias bomb": lambda: (JOB + _bomb(), False),
+    "job: train_workers: 100000": lambda: (_job("train_workers: 1", "train_workers: 100000"), False),
+    "job: search budget 10^12": lambda: (_job("generations: 3", "generations: 1000000000000"), False),
+    "job: document over 1 MiB": lambda: (JOB + "# " + "x" * (1 << 20) + "\n", False),
+    "job: flow nesting 100000 deep": lambda: (_job("name: worst", "name: worst\nx: " + "[" * 100_000
+                                                   + "]" * 100_000), False),
+    "job: 5000-digit steps": lambda: (_job("steps: 40,", "steps: " + "9" * 5000 + ","), False),
+}
+
+
+def validate(text: str, kind: str = "space") -> tuple[bool, str]:
+    """(accepted, message): what `space validate` (or `run --dry-run` for a job) would say, in-process."""
+    from nasvl.config import load_yaml_text
     from nasvl.errors import NasvlError
+    from nasvl.jobs.check import check_job
+    from nasvl.jobs.spec import parse_job
     from nasvl.space import parse_space_text
 
     try:
+        if kind == "job":
+            check_job(parse_job(load_yaml_text(text, "job.yaml")))
+            return True, "ok"
         space = parse_space_text(text, "worst.yaml")
     except NasvlError as exc:
         return False, str(exc)
@@ -122,19 +168,20 @@ def _status_mb(field: str) -> float:
 
 def measure(name: str) -> dict:
     """Validate one case in a forked child: wall time untraced, then tracemalloc peak and RSS growth."""
-    text, expect_ok = CASES[name]()
+    kind = "job" if name in JOB_CASES else "space"
+    text, expect_ok = {**CASES, **JOB_CASES}[name]()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
         os.close(read_fd)
         started = time.perf_counter()
-        ok, message = validate(text)
+        ok, message = validate(text, kind)
         seconds = time.perf_counter() - started
         with open("/proc/self/clear_refs", "w") as fh:  # "5" resets the peak RSS (VmHWM) to the current RSS
             fh.write("5")
         rss_before = _status_mb("VmRSS")
         tracemalloc.start()
-        validate(text)
+        validate(text, kind)
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         rss_delta = _status_mb("VmHWM") - rss_before
@@ -155,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="runs/bench/validation.json")
     args = parser.parse_args(argv)
     validate(BASE)  # import nasvl (torch) once, before forking, so children time validation only
-    rows = [measure(name) for name in CASES]
+    rows = [measure(name) for name in [*CASES, *JOB_CASES]]
     print(f"{'case':42} {'bytes':>9} {'result':>8} {'wall s':>7} {'tracemalloc MB':>15} {'RSS +MB':>8}")
     for r in rows:
         verdict = "ok" if r.get("accepted") else "refused"

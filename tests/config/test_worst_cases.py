@@ -32,8 +32,19 @@ def test_worst_case_outcome(name: str) -> None:
         assert "Traceback" not in message
 
 
+@pytest.mark.parametrize("name", list(bench.JOB_CASES))
+def test_worst_job_outcome(name: str) -> None:
+    text, expect_ok = bench.JOB_CASES[name]()
+    ok, message = bench.validate(text, "job")
+    assert ok == expect_ok, message
+    if not ok:
+        assert message.startswith("job.yaml"), message
+        assert "Traceback" not in message
+
+
 def test_benchmark_writes_json(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(bench, "CASES", {k: bench.CASES[k] for k in list(bench.CASES)[:2]})
+    monkeypatch.setattr(bench, "JOB_CASES", {})
     out = tmp_path / "v.json"
     bench.main(["--out", str(out)])
     data = json.loads(out.read_text())
