@@ -3,7 +3,7 @@
 It makes nasvl runnable anywhere with no download. `generate(out_dir)` writes
 
 - `out_dir/{train,val,test}/<class>/<class-k>/` in LaSOT layout (`img/%08d.jpg`,
-  `groundtruth.txt`, `full_occlusion.txt`, `out_of_view.txt`, `nlp.txt`), so
+  `groundtruth.txt`, `full_occlusion.txt`, `out_of_view.txt`, `nlp.txt`, plus `tags.json`), so
   `load_dataset(out_dir / "val", "lasot")` reads a split with the real LaSOT reader;
 - `out_dir/coco/` a vision-only COCO-style image set (`images/`, `annotations.json`);
 - `out_dir/manifest.json` with the settings and a SHA-256 of every file.
@@ -16,7 +16,19 @@ Every video has a target, at least one distractor sharing its shape or its colou
 both), other objects that may pass over it (partial occlusion), smooth motion, scale change
 and a camera pan over a textured background. Drawn per video: abrupt motion (50%),
 illumination change (60%), a pillar that partly or fully occludes the target (45%) and an
-excursion out of view with absent flags (35%). The class of a video is its
+excursion out of view with absent flags (15%, more with the kinds below).
+
+On top of that, content in which the description carries what the template lacks
+(`nasvl.data.synth_story`): a twin of the template's appearance told apart only by a
+described motion, size change or side of a landmark (45%; half pop in while the target
+is out of view), an abrupt colour or texture switch that the description names (35%), a loose
+first-frame box (30%) and a long out-of-view span (20%). Descriptions are compositional
+(`synth_text`), and validation/test targets wear colour–shape pairs no training video
+shows. Each video folder has a `tags.json` (kinds, whether the description is *needed*,
+the described slots, the twin's and the switch's facts), which
+`nasvl.data.attributes.read_synth_tags` turns into boolean attributes for reports.
+
+The class of a video is its
 target's shape. Output is byte-identical for a given seed, config and OpenCV build (the
 JPEG bytes are libjpeg's): each video draws from its own generator seeded by
 (seed, split, index), so the worker count does not matter.
@@ -38,13 +50,13 @@ import numpy as np
 
 from nasvl.data import synth_scene as sc
 from nasvl.data import synth_story as st
+from nasvl.data.attributes import SYNTH_TAGS_FILE as TAGS_FILE
 from nasvl.data.synth_story import plan_objects
 from nasvl.data.synth_text import describe, motion_parts, motion_phrase, size_change
 from nasvl.errors import DataError
 from nasvl.io import atomic_write_json
 
 SPLITS = ("train", "val", "test")
-TAGS_FILE = "tags.json"  # per-video content kinds and facts; read by `attributes.read_synth_tags`
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,8 @@ def _render_video(job: _Job, cfg: SynthConfig, out_root: Path) -> None:
     n = int(rng.integers(cfg.min_frames, cfg.max_frames + 1))
     w, h = cfg.width, cfg.height
     story = st.plan_story(rng)
-    oov = story.twin_cue is not None or story.long_out_of_view or rng.random() < 0.35
+    # A twin that pops in does so while the target is out of view.
+    oov = (story.twin_cue is not None and story.twin_pops_in) or story.long_out_of_view or rng.random() < 0.15
     pillar, illum = rng.random() < 0.45, rng.random() < 0.6
     landmark = st.pick_landmark(rng, story, target, held_out, training)
     cast = st.plan_tracks(rng, story, target, others, landmark, n, w, h, oov)
@@ -176,6 +189,7 @@ def _description_and_tags(rng: np.random.Generator, job: _Job, story: st.Story, 
     target, tr = tracks[0].spec, tracks[0]
     visible = ~out_view
     slots = {"color": target.color, "shape": target.shape}
+    landmark_at: list[float] = []
     confusable = [o for o in others if o.shape == target.shape or o.color == target.color]
     if any(o.size != target.size for o in confusable) or rng.random() < 0.4:
         slots["size"] = target.size
@@ -189,6 +203,7 @@ def _description_and_tags(rng: np.random.Generator, job: _Job, story: st.Story, 
     if cast.relation and cast.landmark is not None:
         mark = tracks[cast.landmark].spec
         slots["relation"], slots["landmark"] = cast.relation, f"{mark.color} {mark.shape}"
+        landmark_at = [round(float(v), 2) for v in tracks[cast.landmark].centers[0]]
     if tr.after is not None:
         attr = story.switch_attr or "color"
         slots["switch_attr"], slots["switch_to"] = attr, getattr(tr.after, attr)
@@ -210,6 +225,7 @@ def _description_and_tags(rng: np.random.Generator, job: _Job, story: st.Story, 
                                                  "from": getattr(target, slots["switch_attr"]),
                                                  "to": slots["switch_to"]},
         "twin": None,
+        "landmark_center": landmark_at if cast.relation and cast.landmark is not None else None,
     }
     if cast.twin is not None:
         tw = tracks[cast.twin]

@@ -151,7 +151,7 @@ def plan_motion(rng: np.random.Generator, n: int, width: int, height: int, radiu
                 state = "returning"
         elif state == "returning":
             home = size / 2 - pos
-            pos = pos + 6 * home / max(np.linalg.norm(home), 1e-9)
+            pos = pos + 10 * home / max(np.linalg.norm(home), 1e-9)
             if (pos > margin).all() and (pos < size - margin).all():
                 state, vel = "normal", 1.5 * home / max(np.linalg.norm(home), 1e-9)
                 exit_at = n  # one excursion per video

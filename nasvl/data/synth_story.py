@@ -9,12 +9,12 @@ appearance switches, LaSOT's long out-of-view spans):
   Only an attribute the description names tells them apart (`twin_cue`): the motion
   direction (they move opposite ways), the size change (one grows, the other shrinks) or
   the position relative to a landmark object (one stays left of it, the other right).
-  Twin videos always send the target out of view once, so a tracker has to re-find it.
+  A twin that pops in does so while the target is out of view, so a tracker has to re-find it.
 - **appearance_switch**: the target's colour or texture changes abruptly mid-video; the
   description names the switch ("that turns blue"), so its words stay true.
 - **loose_box**: the first frame's box (what a tracker is initialised with) is 30–80%
   too large and off-centre.
-- **long_out_of_view**: an out-of-view span of 20–30% of the video instead of 6–13 frames.
+- **long_out_of_view**: an out-of-view span of 15–25% of the video instead of 6–13 frames.
 
 Held-out combinations: `held_out_pairs(seed)` reserves one shape per colour (10 of the 60
 colour–shape pairs). No object in a training video has a held-out pair; every validation
@@ -102,7 +102,7 @@ def plan_story(rng: np.random.Generator) -> Story:
     pops_in = rng.random() < 0.5
     switch = rng.random() < 0.35
     attr = "color" if rng.random() < 0.6 else "texture"
-    loose, long_oov = rng.random() < 0.3, rng.random() < 0.25
+    loose, long_oov = rng.random() < 0.3, rng.random() < 0.2
     return Story(cue if twin else None, pops_in, attr if switch else None, loose, long_oov)
 
 
@@ -198,7 +198,7 @@ def plan_tracks(rng: np.random.Generator, story: Story, target: sc.ObjectSpec, o
         start[axis] = mark_at[axis] + sign * (bound + rng.uniform(5, 20))
         start[axis] = np.clip(start[axis], target.radius, size[axis] - target.radius)
         relation, exit_side = _SIDES[(axis, sign)]  # it leaves on its own side
-    away = int(n * rng.uniform(0.2, 0.3)) if story.long_out_of_view else None
+    away = int(n * rng.uniform(0.15, 0.25)) if story.long_out_of_view else None
     # A twin that pops in while the target is away needs time on screen: leave early.
     exit_at = int(rng.integers(n // 8, n // 4)) if cue and story.twin_pops_in else None
     path = sc.plan_motion(rng, n, width, height, target.radius, abrupt=rng.random() < 0.5, out_of_view=oov,
