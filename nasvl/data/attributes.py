@@ -8,9 +8,14 @@ breakdown without a side file.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from nasvl.config.yamldoc import load_json_text
+from nasvl.data.textio import read_text
+from nasvl.errors import ConfigError, DataError
 
 # LaSOT's definitions: SV/ARC when the ratio to the first box leaves [0.5, 2];
 # FM when the centre moves more than the box size between frames; LR when some
@@ -47,4 +52,42 @@ def derive_attributes(boxes: np.ndarray, absent: np.ndarray, *,
         fast_motion=bool((step > size).any()),
         low_resolution=bool((area < _LOW_RES_AREA).any()),
     )
+    return attrs
+
+
+# ---- content tags the synthetic benchmark writes per video (`<seq>/tags.json`) ----------------
+SYNTH_TAGS_FILE = "tags.json"
+_TAG_KINDS = ("twin", "appearance_switch", "loose_box", "long_out_of_view")
+
+
+def read_synth_tags(seq_dir: Path) -> dict[str, Any]:
+    """The per-video content tags of the synthetic benchmark as attributes ({} when the folder has none).
+
+    Booleans (so reports split SUC by them): `description_needed` (some frame shows another
+    object that matches the template at least as well as the target: the template alone
+    cannot tell them apart), `held_out_combination`, and one per content kind (`twin`,
+    `appearance_switch`, `loose_box`, `long_out_of_view`). Strings: `twin_cue`, `combination`.
+    """
+    path = seq_dir / SYNTH_TAGS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        doc = load_json_text(read_text(path), file=str(path), )  # YAML/JSON limits: size, depth, digits
+    except ConfigError as exc:
+        raise DataError(str(exc)) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("kinds"), list) \
+            or not isinstance(doc.get("description_needed"), bool):
+        raise DataError("expected an object with 'kinds' (list) and 'description_needed' (true/false)",
+                        file=str(path))
+    unknown = sorted(str(k) for k in doc["kinds"] if k not in _TAG_KINDS)
+    if unknown:
+        raise DataError(f"kinds: unknown {', '.join(unknown)} (known: {', '.join(_TAG_KINDS)})", file=str(path))
+    attrs: dict[str, Any] = {k: k in doc["kinds"] for k in _TAG_KINDS}
+    attrs["description_needed"] = doc["description_needed"]
+    attrs["held_out_combination"] = doc.get("held_out_combination") is True
+    twin = doc.get("twin")
+    if isinstance(twin, dict) and isinstance(twin.get("cue"), str):
+        attrs["twin_cue"] = twin["cue"]
+    if isinstance(doc.get("combination"), str):
+        attrs["combination"] = doc["combination"]
     return attrs

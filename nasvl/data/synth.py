@@ -3,7 +3,7 @@
 It makes nasvl runnable anywhere with no download. `generate(out_dir)` writes
 
 - `out_dir/{train,val,test}/<class>/<class-k>/` in LaSOT layout (`img/%08d.jpg`,
-  `groundtruth.txt`, `full_occlusion.txt`, `out_of_view.txt`, `nlp.txt`), so
+  `groundtruth.txt`, `full_occlusion.txt`, `out_of_view.txt`, `nlp.txt`, plus `tags.json`), so
   `load_dataset(out_dir / "val", "lasot")` reads a split with the real LaSOT reader;
 - `out_dir/coco/` a vision-only COCO-style image set (`images/`, `annotations.json`);
 - `out_dir/manifest.json` with the settings and a SHA-256 of every file.
@@ -16,7 +16,19 @@ Every video has a target, at least one distractor sharing its shape or its colou
 both), other objects that may pass over it (partial occlusion), smooth motion, scale change
 and a camera pan over a textured background. Drawn per video: abrupt motion (50%),
 illumination change (60%), a pillar that partly or fully occludes the target (45%) and an
-excursion out of view with absent flags (35%). The class of a video is its
+excursion out of view with absent flags (15%, more with the kinds below).
+
+On top of that, content in which the description carries what the template lacks
+(`nasvl.data.synth_story`): a twin of the template's appearance told apart only by a
+described motion, size change or side of a landmark (45%; half pop in while the target
+is out of view), an abrupt colour or texture switch that the description names (35%), a loose
+first-frame box (30%) and a long out-of-view span (20%). Descriptions are compositional
+(`synth_text`), and validation/test targets wear colour–shape pairs no training video
+shows. Each video folder has a `tags.json` (kinds, whether the description is *needed*,
+the described slots, the twin's and the switch's facts), which
+`nasvl.data.attributes.read_synth_tags` turns into boolean attributes for reports.
+
+The class of a video is its
 target's shape. Output is byte-identical for a given seed, config and OpenCV build (the
 JPEG bytes are libjpeg's): each video draws from its own generator seeded by
 (seed, split, index), so the worker count does not matter.
@@ -37,7 +49,10 @@ import cv2
 import numpy as np
 
 from nasvl.data import synth_scene as sc
-from nasvl.data.synth_text import describe, motion_phrase
+from nasvl.data import synth_story as st
+from nasvl.data.attributes import SYNTH_TAGS_FILE as TAGS_FILE
+from nasvl.data.synth_story import plan_objects
+from nasvl.data.synth_text import describe, motion_parts, motion_phrase, size_change
 from nasvl.errors import DataError
 from nasvl.io import atomic_write_json
 
@@ -78,39 +93,26 @@ def _rng(seed: int, split: str, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, SPLITS.index(split) if split in SPLITS else 9, index])
 
 
-def plan_objects(rng: np.random.Generator) -> tuple[sc.ObjectSpec, list[sc.ObjectSpec]]:
-    """Target plus 2–5 other objects: at least one shares its shape or colour (never both)."""
-    target = sc.random_spec(rng)
-    other_colors = [c for c in sc.COLORS if c != target.color]
-    other_shapes = [s for s in sc.SHAPES if s != target.shape]
-    mode = str(rng.choice(["shape", "color", "both"]))
-    distractors = []
-    if mode in ("shape", "both"):
-        distractors.append(sc.random_spec(rng, shape=target.shape, color=str(rng.choice(other_colors))))
-    if mode in ("color", "both"):
-        distractors.append(sc.random_spec(rng, color=target.color, shape=str(rng.choice(other_shapes))))
-    for _ in range(int(rng.integers(1, 4))):
-        spec = sc.random_spec(rng)
-        if spec.shape == target.shape and spec.color == target.color:
-            spec = sc.random_spec(rng, shape=str(rng.choice(other_shapes)))
-        distractors.append(spec)
-    return target, distractors
-
-
 def _render_video(job: _Job, cfg: SynthConfig, out_root: Path) -> None:
     cv2.setNumThreads(1)  # parallelism comes from processes; threads would only contend
     rng = _rng(job.seed, job.split, job.index)
-    target, others = plan_objects(rng)  # first draws: `_jobs` replays them to name the video
+    held_out, training = st.held_out_pairs(job.seed), job.split == "train"
+    target, others = plan_objects(rng, held_out, not training)  # first draws: `_jobs` replays them
     n = int(rng.integers(cfg.min_frames, cfg.max_frames + 1))
     w, h = cfg.width, cfg.height
-    oov, pillar, illum = rng.random() < 0.35, rng.random() < 0.45, rng.random() < 0.6
-    tracks = [sc.Track(target, sc.plan_motion(rng, n, w, h, target.radius, abrupt=rng.random() < 0.5,
-                                              out_of_view=oov), sc.plan_scale(rng, n), 0)]
-    for k, spec in enumerate(others, 1):
-        path = sc.plan_motion(rng, n, w, h, spec.radius, abrupt=rng.random() < 0.3, out_of_view=False,
-                              avoid=tracks[0].centers[0], clearance=1.6 * (target.radius + spec.radius) + 20)
-        tracks.append(sc.Track(spec, path, sc.plan_scale(rng, n), k))
+    story = st.plan_story(rng)
+    # A twin that pops in does so while the target is out of view.
+    oov = (story.twin_cue is not None and story.twin_pops_in) or story.long_out_of_view or rng.random() < 0.15
+    pillar, illum = rng.random() < 0.45, rng.random() < 0.6
+    landmark = st.pick_landmark(rng, story, target, held_out, training)
+    cast = st.plan_tracks(rng, story, target, others, landmark, n, w, h, oov)
+    tracks = cast.tracks
+    after = st.switch_target(rng, story, target, others, held_out, training)
+    if after is not None:
+        tracks[0].switch_at, tracks[0].after = int(rng.integers(int(0.35 * n), int(0.6 * n) + 1)), after
     order = [int(k) for k in rng.permutation(len(tracks))]  # random depth: distractors may cover the target
+    if cast.twin is not None:  # the twin is drawn on top, so parked distractors never hide it for good
+        order = [k for k in order if k != cast.twin] + [cast.twin]
     # ...but not in frame 1, where a tracker is initialised: objects that start on top of
     # the target are drawn below it.
     start, reach = tracks[0].centers[0], 1.4 * target.radius * tracks[0].scales[0]
@@ -141,13 +143,14 @@ def _render_video(job: _Job, cfg: SynthConfig, out_root: Path) -> None:
     (seq / "img").mkdir(parents=True)
     boxes, full_occ, out_view = np.zeros((n, 4)), np.zeros(n, bool), np.zeros(n, bool)
     params = [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality]
+    shown = np.zeros((n, len(tracks)), bool)  # object k at least 30% visible in frame i
     for i in range(n):
         frame = canvas[cam[i, 1]:cam[i, 1] + h, cam[i, 0]:cam[i, 0] + w].copy()
         ids = np.zeros((h, w), np.uint8)
-        target_px = 0
+        drawn = np.zeros(len(tracks))
         for k in order:
-            drawn = sc.draw(frame, ids, tracks[k], i, k + 1)
-            target_px = drawn if k == 0 else target_px
+            drawn[k] = sc.draw(frame, ids, tracks[k], i, k + 1)
+        target_px = int(drawn[0])
         if pillar:
             x = int(round(bar_world - cam[i, 0]))
             x0, x1 = max(x - int(bar_half), 0), min(x + int(bar_half), w)
@@ -157,19 +160,79 @@ def _render_video(job: _Job, cfg: SynthConfig, out_root: Path) -> None:
         poly = sc.polygon(tracks[0], i)
         box = np.array([*poly.min(0), *poly.max(0)])
         boxes[i], full_occ[i], out_view[i] = sc.target_state(ids, target_px, box, w, h, 1)
+        counts = np.bincount(ids.ravel(), minlength=256)[1:len(tracks) + 1]
+        shown[i] = (drawn > 0) & (counts >= 0.3 * np.maximum(drawn, 1))
         if illum:
             frame = cv2.convertScaleAbs(frame, alpha=float(gain[i]), beta=0)
         ok, buf = cv2.imencode(".jpg", frame, params)
         (seq / "img" / f"{i + 1:08d}.jpg").write_bytes(buf.tobytes())
+    if story.loose_box:
+        boxes[0] = st.loosen(rng, boxes[0], w, h)
     # LaSOT's files: integer boxes, and flags comma-separated on a single line.
     rows = np.round(boxes).astype(int)
     (seq / "groundtruth.txt").write_text("".join(f"{a},{b},{c},{d}\n" for a, b, c, d in rows))
     (seq / "full_occlusion.txt").write_text(",".join(str(int(v)) for v in full_occ) + "\n")
     (seq / "out_of_view.txt").write_text(",".join(str(int(v)) for v in out_view) + "\n")
-    sentence = describe(rng, target, others, motion_phrase(tracks[0].centers, ~out_view))
+    slots, tags = _description_and_tags(rng, job, story, cast, others, shown, out_view, held_out)
+    sentence = describe(rng, slots)
     silent = job.split == "train" and rng.random() < cfg.no_description_fraction
     if not silent:
         (seq / "nlp.txt").write_text(sentence + "\n")
+    atomic_write_json(seq / TAGS_FILE, tags)
+
+
+def _description_and_tags(rng: np.random.Generator, job: _Job, story: st.Story, cast: st.Cast,
+                          others: list[sc.ObjectSpec], shown: np.ndarray, out_view: np.ndarray,
+                          held_out: frozenset[tuple[str, str]]) -> tuple[dict[str, str], dict[str, Any]]:
+    """What the sentence states (slots) and the per-video record of kinds and facts (tags.json)."""
+    tracks = cast.tracks
+    target, tr = tracks[0].spec, tracks[0]
+    visible = ~out_view
+    slots = {"color": target.color, "shape": target.shape}
+    landmark_at: list[float] = []
+    confusable = [o for o in others if o.shape == target.shape or o.color == target.color]
+    if any(o.size != target.size for o in confusable) or rng.random() < 0.4:
+        slots["size"] = target.size
+    if target.texture != "plain" or tr.after is not None or rng.random() < 0.2:
+        slots["texture"] = target.texture
+    if story.twin_cue == "motion" or rng.random() < 0.7:
+        slots["motion"] = motion_phrase(tr.centers, visible, rng)
+    change = cast.change or size_change(tr.scales, visible)
+    if change and (cast.change or rng.random() < 0.3):
+        slots["change"] = change
+    if cast.relation and cast.landmark is not None:
+        mark = tracks[cast.landmark].spec
+        slots["relation"], slots["landmark"] = cast.relation, f"{mark.color} {mark.shape}"
+        landmark_at = [round(float(v), 2) for v in tracks[cast.landmark].centers[0]]
+    if tr.after is not None:
+        attr = story.switch_attr or "color"
+        slots["switch_attr"], slots["switch_to"] = attr, getattr(tr.after, attr)
+    # Needed: in some frame another visible object matches the template (the first frame's
+    # look) at least as well as the visible target does, so the template alone cannot tell.
+    needed = False
+    for i in np.flatnonzero(shown[:, 0]):
+        own = st.template_match(tr.spec_at(int(i)), target)
+        if any(shown[i, k] and st.template_match(tracks[k].spec_at(int(i)), target) >= own
+               for k in range(1, len(tracks))):
+            needed = True
+            break
+    tags: dict[str, Any] = {
+        "kinds": story.kinds(), "description_needed": needed,
+        "combination": f"{target.color} {target.shape}",
+        "held_out_combination": (target.color, target.shape) in held_out,
+        "described": slots,
+        "switch": None if tr.after is None else {"frame": int(tr.switch_at or 0) + 1, "attribute": slots["switch_attr"],
+                                                 "from": getattr(target, slots["switch_attr"]),
+                                                 "to": slots["switch_to"]},
+        "twin": None,
+        "landmark_center": landmark_at if cast.relation and cast.landmark is not None else None,
+    }
+    if cast.twin is not None:
+        tw = tracks[cast.twin]
+        seen = shown[:, cast.twin]
+        tags["twin"] = {"cue": story.twin_cue, "first_frame": tw.first + 1, "frames_shown": int(seen.sum()),
+                        "motion": motion_parts(tw.centers, seen)[1], "change": size_change(tw.scales, seen)}
+    return slots, tags
 
 
 def _render_coco(cfg: SynthConfig, seed: int, out_root: Path) -> None:
@@ -213,7 +276,7 @@ def _jobs(cfg: SynthConfig, seed: int) -> list[_Job]:
     jobs, counter = [], {}
     for split, count in zip(SPLITS, (cfg.train_videos, cfg.val_videos, cfg.test_videos), strict=True):
         for index in range(count):
-            shape, _ = plan_objects(_rng(seed, split, index))  # same first draws as the renderer
+            shape, _ = plan_objects(_rng(seed, split, index), st.held_out_pairs(seed), split != "train")
             counter[shape.shape] = counter.get(shape.shape, 0) + 1
             jobs.append(_Job(split, index, f"{shape.shape}-{counter[shape.shape]}", seed))
     return jobs

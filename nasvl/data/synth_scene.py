@@ -8,7 +8,7 @@ which makes a video a pure function of (seed, split, index).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -67,20 +67,33 @@ class ObjectSpec:
 
 @dataclass
 class Track:
-    """Per-frame state of one object: centre (screen px), scale factor, draw order."""
+    """Per-frame state of one object: centre (screen px), scale factor, draw order.
+
+    `first` is the frame it appears in (a twin may pop in mid-video); from frame
+    `switch_at` on it looks like `after` (an abrupt appearance switch, as in TNL2K).
+    """
 
     spec: ObjectSpec
     centers: np.ndarray  # (T, 2)
     scales: np.ndarray   # (T,)
     z: int
-    _sprite: np.ndarray | None = None  # texture rendered once, centred on the object
+    first: int = 0
+    switch_at: int | None = None
+    after: ObjectSpec | None = None
+    _sprites: dict[int, np.ndarray] = field(default_factory=dict)  # texture rendered once per look
 
-    def sprite(self) -> tuple[np.ndarray, int]:
+    def spec_at(self, t: int) -> ObjectSpec:
+        return self.after if self.after is not None and self.switch_at is not None and t >= self.switch_at \
+            else self.spec
+
+    def sprite(self, t: int = 0) -> tuple[np.ndarray, int]:
         """The object's texture over a square big enough for its largest frame, and its half side."""
+        spec = self.spec_at(t)
         half = int(np.ceil(self.spec.radius * float(self.scales.max()) * max(self.spec.aspect, 1.0))) + 2
-        if self._sprite is None:
-            self._sprite = _texture(self.spec, 2 * half, 2 * half, np.array([-half, -half], float))
-        return self._sprite, half
+        key = 0 if spec is self.spec else 1
+        if key not in self._sprites:
+            self._sprites[key] = _texture(spec, 2 * half, 2 * half, np.array([-half, -half], float))
+        return self._sprites[key], half
 
 
 def random_spec(rng: np.random.Generator, *, shape: str | None = None, color: str | None = None,
@@ -94,11 +107,15 @@ def random_spec(rng: np.random.Generator, *, shape: str | None = None, color: st
 
 def plan_motion(rng: np.random.Generator, n: int, width: int, height: int, radius: float, *,
                 abrupt: bool, out_of_view: bool, avoid: np.ndarray | None = None,
-                clearance: float = 0.0) -> np.ndarray:
+                clearance: float = 0.0, drift: np.ndarray | None = None, start: np.ndarray | None = None,
+                exit_side: int | None = None, away: int | None = None,
+                exit_at: int | None = None) -> np.ndarray:
     """Centre trajectory: a smooth momentum walk kept in view by a soft border, with
     optional abrupt dashes and one excursion out of the frame and back (leave fast,
     stay out 6–13 frames, steer back). The start keeps `clearance` px from `avoid`
-    (the target's start) so the first frame shows the target whole."""
+    (the target's start) so the first frame shows the target whole. `drift` (px/frame) gives
+    the walk a net direction, `start` fixes the first centre, `exit_side` (index into right,
+    left, down, up) the excursion's side, `exit_at` its start and `away` its length in frames."""
     size = np.array([width, height], float)
     best, best_gap = None, -1.0
     for _ in range(30):
@@ -108,12 +125,15 @@ def plan_motion(rng: np.random.Generator, n: int, width: int, height: int, radiu
             best, best_gap = pos, gap
         if gap > clearance:
             break
-    pos = best
+    pos = best if start is None else np.array(start, float)
+    drift = np.zeros(2) if drift is None else np.asarray(drift, float)
     vel = rng.normal(0, 1.5, 2)
     jumps = set(rng.choice(np.arange(5, n), size=min(3, n - 5), replace=False).tolist()) if abrupt else set()
-    exit_at = int(rng.integers(n // 4, n // 2)) if out_of_view else n
-    away = int(rng.integers(6, 14))
-    exit_dir = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]], float)[rng.integers(4)]
+    drawn_exit = int(rng.integers(n // 4, n // 2))
+    exit_at = (drawn_exit if exit_at is None else exit_at) if out_of_view else n
+    away = int(rng.integers(6, 14)) if away is None else away
+    side = int(rng.integers(4))
+    exit_dir = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]], float)[side if exit_side is None else exit_side]
     margin = radius + 4
     outside = size / 2 + (size / 2 + 2.2 * radius) * exit_dir  # beyond the border even at 1.7x scale
     state, left_at = "normal", n
@@ -131,7 +151,7 @@ def plan_motion(rng: np.random.Generator, n: int, width: int, height: int, radiu
                 state = "returning"
         elif state == "returning":
             home = size / 2 - pos
-            pos = pos + 6 * home / max(np.linalg.norm(home), 1e-9)
+            pos = pos + 10 * home / max(np.linalg.norm(home), 1e-9)
             if (pos > margin).all() and (pos < size - margin).all():
                 state, vel = "normal", 1.5 * home / max(np.linalg.norm(home), 1e-9)
                 exit_at = n  # one excursion per video
@@ -149,17 +169,27 @@ def plan_motion(rng: np.random.Generator, n: int, width: int, height: int, radiu
                 vel *= 9 / speed
             # Soft border: push back towards the inside, stronger the further out it is.
             vel += np.where(pos < margin, 0.8, 0.0) - np.where(pos > size - margin, 0.8, 0.0)
-            pos = pos + vel
+            pos = np.clip(pos + vel + drift, margin / 2, size - margin / 2) if drift.any() else pos + vel
         out[t] = pos
     return out
 
 
-def plan_scale(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Smooth scale change: a ramp times a slow wobble (between about 0.55× and 1.7×)."""
-    end = float(np.exp(rng.uniform(np.log(0.6), np.log(1.6))))
+def plan_scale(rng: np.random.Generator, n: int, end: float | None = None) -> np.ndarray:
+    """Smooth scale change: a ramp to `end` (default drawn in [0.6, 1.6]) times a slow wobble."""
+    drawn = float(np.exp(rng.uniform(np.log(0.6), np.log(1.6))))
+    end = drawn if end is None else end
     t = np.linspace(0, 1, n)
     wobble = 1 + 0.08 * np.sin(2 * np.pi * (t * rng.uniform(0.5, 2) + rng.uniform()))
     return (1 + (end - 1) * t) * wobble
+
+
+def confine(centers: np.ndarray, axis: int, bound: float, below: bool) -> np.ndarray:
+    """Mirror a path at `bound` so coordinate `axis` stays below it (or above): the object
+    bounces off an invisible line, which keeps "left of the X" true in every frame."""
+    out = centers.copy()
+    v = out[:, axis]
+    out[:, axis] = np.where(v > bound, 2 * bound - v, v) if below else np.where(v < bound, 2 * bound - v, v)
+    return out
 
 
 def polygon(track: Track, t: int) -> np.ndarray:
@@ -195,6 +225,8 @@ def _texture(spec: ObjectSpec, h: int, w: int, origin: np.ndarray) -> np.ndarray
 
 def draw(frame: np.ndarray, ids: np.ndarray, track: Track, t: int, obj_id: int) -> int:
     """Draw one object into `frame` (in place), stamp its id into `ids`; return its pixel count."""
+    if t < track.first:
+        return 0
     pts = polygon(track, t)
     h, w = frame.shape[:2]
     x0, y0 = np.floor(pts.min(0)).astype(int)
@@ -206,7 +238,7 @@ def draw(frame: np.ndarray, ids: np.ndarray, track: Track, t: int, obj_id: int) 
     local = np.round((pts - [cx0, cy0]) * 16).astype(np.int32)  # 4 fractional bits: sub-pixel edges
     cv2.fillPoly(mask, [local], 1, lineType=cv2.LINE_8, shift=4)
     on = mask.astype(bool)
-    sprite, half = track.sprite()
+    sprite, half = track.sprite(t)
     ox = cx0 - int(round(track.centers[t][0])) + half
     oy = cy0 - int(round(track.centers[t][1])) + half
     tex = sprite[max(oy, 0):oy + cy1 - cy0, max(ox, 0):ox + cx1 - cx0]

@@ -85,7 +85,9 @@ def test_challenges_occur_across_a_larger_set(tmp_path: Path) -> None:
     flags = {k: sum(v.attributes[k] for v in videos) for k in ("full_occlusion", "out_of_view", "fast_motion")}
     assert all(n > 0 for n in flags.values()), flags
     oov_frames = np.concatenate([v.absent for v in videos])
-    assert 0 < oov_frames.mean() < 0.3
+    # The language kinds (twins popping in while the target is away, long out-of-view spans)
+    # add absences on purpose; most frames still show the target.
+    assert 0 < oov_frames.mean() < 0.4
 
 
 def test_coco_image_set(tiny: Path) -> None:
