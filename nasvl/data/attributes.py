@@ -72,7 +72,7 @@ def read_synth_tags(seq_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        doc = load_json_text(read_text(path), file=str(path), )  # YAML/JSON limits: size, depth, digits
+        doc = load_json_text(read_text(path), file=str(path))  # YAML/JSON limits: size, depth, digits
     except ConfigError as exc:
         raise DataError(str(exc)) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("kinds"), list) \

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nasvl.data.attributes import derive_attributes
+from nasvl.data.attributes import derive_attributes, read_synth_tags
 from nasvl.data.lasot_split import LASOT_TEST
 from nasvl.data.textio import (
     check_counts,
@@ -82,6 +82,7 @@ def read_sequence(seq_dir: Path, dataset: str = "lasot") -> Video:
     absent = flagged | empty
     attrs = {"class": seq_dir.parent.name,
              **derive_attributes(boxes, absent, full_occlusion=flags["full_occlusion"],
-                                 out_of_view=flags["out_of_view"])}
+                                 out_of_view=flags["out_of_view"]),
+             **read_synth_tags(seq_dir)}  # the synthetic benchmark's content tags (none on real LaSOT)
     return Video(name=seq_dir.name, frames=frames, boxes=boxes, absent=absent,
                  description=read_optional_sentence(seq_dir / "nlp.txt"), attributes=attrs, dataset=dataset)

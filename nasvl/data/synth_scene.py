@@ -128,8 +128,9 @@ def plan_motion(rng: np.random.Generator, n: int, width: int, height: int, radiu
     pos = best if start is None else np.array(start, float)
     drift = np.zeros(2) if drift is None else np.asarray(drift, float)
     vel = rng.normal(0, 1.5, 2)
-    jumps = set(rng.choice(np.arange(5, n), size=min(3, n - 5), replace=False).tolist()) if abrupt else set()
-    drawn_exit = int(rng.integers(n // 4, n // 2))
+    jumps = set(rng.choice(np.arange(5, n), size=max(0, min(3, n - 5)), replace=False).tolist()) if abrupt else set()
+    # Short paths (a twin that pops in near the end) still draw a valid exit frame.
+    drawn_exit = int(rng.integers(n // 4, max(n // 2, n // 4 + 1)))
     exit_at = (drawn_exit if exit_at is None else exit_at) if out_of_view else n
     away = int(rng.integers(6, 14)) if away is None else away
     side = int(rng.integers(4))
