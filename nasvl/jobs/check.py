@@ -162,8 +162,12 @@ def synth_target(job: JobSpec) -> str | None:
 
 
 def generated(job: JobSpec, path: str) -> bool:
+    """`path` lies in what the data step will write (compared resolved: one side may be relative)."""
     target = synth_target(job)
-    return target is not None and path.startswith(target)
+    if target is None:
+        return False
+    root, inside = Path(target).resolve(), Path(path).resolve()
+    return inside == root or root in inside.parents
 
 
 def missing_data(job: JobSpec) -> list[str]:

@@ -117,3 +117,16 @@ def test_job_runs_end_to_end_and_resumes_after_a_kill(tmp_path) -> None:
     assert "first-box" in out.stdout and "searched architecture" in out.stdout
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "all steps were already complete" in again.stdout
+
+
+def test_data_the_job_writes_itself_is_not_missing(tmp_path, monkeypatch) -> None:
+    """`make demo` on a fresh machine: the data step's own output is not a missing path, whether the
+    runs folder is given relative (the default `runs`) or absolute."""
+    from nasvl.config import load_yaml
+    from nasvl.jobs.check import missing_data
+    from nasvl.jobs.spec import parse_job
+
+    monkeypatch.chdir(tmp_path)
+    for runs in ("runs", tmp_path / "runs"):
+        job = parse_job(load_yaml(JOBS / "quickstart.yaml"), runs)
+        assert missing_data(job) == []
