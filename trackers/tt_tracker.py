@@ -18,7 +18,7 @@ import math
 import numpy as np
 import torch
 
-from nasvl.data.crops import context_size, get_subwindow
+from nasvl.data.crops import get_subwindow
 from nasvl.tracking.inference import clamp_state, hanning_window, scale_ratio_penalty
 from nasvl.tracking.siamese import SiameseTracker
 from nasvl.tracking.tracker import register_inference
