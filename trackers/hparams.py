@@ -22,3 +22,5 @@ class TTParams:
     window_influence: float = 0.49   # TransT: 0.49 on LaSOT
     min_size: float = 10.0
     context: float = 0.5
+    penalty_k: float = 0.0           # official VLT-TT scale/ratio penalty k (0: none, as on LaSOT/TNL2K)
+    lr: float = 1.0                  # size update rate (× penalty × peak score when penalty_k ≠ 0)

@@ -35,6 +35,12 @@ class TTOptions:
     # official VLT-TT (SOTS trans_fuse.py): output_only attention and a final decoder LayerNorm
     attention: Literal["mha", "output_only"] = "mha"
     decoder_norm: bool = False
+    # Inference input of the official VLT-TT tracker (SOTS sot_tracker.py), set by `nasvl import sots`:
+    # `imagenet_rgb` crops RGB and feeds (crop/255 − ImageNet mean)/std; `bgr255` is nasvl's training
+    # format (BGR 0..255), so a network nasvl trained keeps it. `search_region: context` sizes the
+    # search square by TransT's ceil(√((w+1.5(w+h))(h+1.5(w+h)))); `scaled` by the template side × 2.
+    crop_input: Literal["bgr255", "imagenet_rgb"] = "bgr255"
+    search_region: Literal["scaled", "context"] = "scaled"
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,8 @@ class CostModel:
                     # The projection runs once per video; its selector is cached for the search branch.
                     add("language", proj, d * c, ("language", st_name, branch))
                     template_macs += d * c
-                add("language", c * d + d, 0)  # template-embedding projection: runs only without text
+                # template fallback (runs only without text): pooled projection, or official conv3×3+BN
+                add("language", 9 * c * c + 3 * c if mixer.template_token == "official" else c * d + d, 0)
         for part, c in self.head_parts().items():
             add(part, c["params"], c["macs_template"] + c["macs_search"])
             template_macs += c["macs_template"]

@@ -8,7 +8,9 @@ VLT_SCAR (`search_spaces/vlt_scar.yaml`; `SiamInference.state_dict()`), and wher
   neck.downsample{5,6,7}.downsample.*                   search neck
   head.down                                             ConvTranspose2d 1×1, stored [in, out]: transposed
   head.{cls_tower,bbox_tower,cls_logits,centerness,bbox_pred}.*
-  backbone.conv_last, classifier, vistoken_layers       unused by the tracker (listed)
+  backbone.vistoken_layers.<k>.{0,1}.*                  no-description template token of stage k
+                                                        (template_token: official; else listed unused)
+  backbone.conv_last, classifier                        unused by the tracker (listed)
   backbone.bert_model.*                                 the 768-d BERT: saved beside the export
 VLT_TT (`search_spaces/vlt_tt.yaml`): the same backbone under `backbone.0.body.` (a Joiner of the
 SPOS body and a parameter-free sine position encoding), the TransT fusion as `neck.*` and the
@@ -23,7 +25,8 @@ MLPs as `head.*`:
   class layer are swapped, which leaves every score unchanged.
 No numeric fixture exists for VLT_TT: its map is written from the official module tree
 (SOTS 3a6af0d) and checked for key names and shapes only.
-The language width is read from token_map (768 for BERT-base) and written into the imported space.
+The language width is read from token_map (768 for BERT-base) and written into the imported space;
+a VLT_TT import also gets the official tracker input (crop_input: imagenet_rgb, search_region: context).
 """
 
 from __future__ import annotations
@@ -48,8 +51,8 @@ from nasvl.supernet.network import SHARED, Subnet, Supernet
 # MODEL.NAME -> (space file, official module path of the SPOS body)
 SUPPORTED = {"VLT_SCAR": ("vlt_scar.yaml", "backbone."), "VLT_TT": ("vlt_tt.yaml", "backbone.0.body.")}
 _UNUSED = {"conv_last.": "ImageNet classifier of the SPOS supernet",
-           "classifier.": "ImageNet classifier of the SPOS supernet",
-           "vistoken_layers.": "not used by the official tracker"}
+           "classifier.": "ImageNet classifier of the SPOS supernet"}
+_VISTOKEN_UNUSED = {"vistoken_layers.": "the space's template fallback is not `template_token: official`"}
 _HEAD_RENAMES = {"box_tower": "bbox_tower", "ltrb": "bbox_pred"}
 # nasvl TTHead module -> official FeatureFusionLayer names (attention, its norm), FFN (in, out, norm)
 _TT_ATTEND = {"self_t": ("self_attn1", "norm11"), "self_s": ("self_attn2", "norm21"),
@@ -111,6 +114,7 @@ def _mixer_mapping(net: Supernet, body: str) -> Mapping_:
     stages = list(net.space.mixer.stages)  # type: ignore[union-attr]
     post = re.compile(rf"^mixers\.{SHARED}\.(\w+)\.post\.ops\.(\w+)\.(.+)$")
     token = re.compile(rf"^mixers\.{SHARED}\.(\w+)\.token_map\.(.+)$")
+    vistoken = re.compile(r"^template_embedders\.(\w+)\.layers\.(.+)$")
     for key in net.state_dict():
         if m := post.match(key):
             st, op, rest = m.groups()
@@ -118,6 +122,8 @@ def _mixer_mapping(net: Supernet, body: str) -> Mapping_:
                 mapping.append((f"{body}nlp_layers.{stages.index(st)}.{SPOS_CHOICES.index(op)}.{rest}", key, None))
         elif m := token.match(key):
             mapping.append((f"{body}token_map.{stages.index(m.group(1))}.{m.group(2)}", key, None))
+        elif m := vistoken.match(key):  # only TemplateToken modules have `.layers`
+            mapping.append((f"{body}vistoken_layers.{stages.index(m.group(1))}.{m.group(2)}", key, None))
     return mapping
 
 
@@ -209,14 +215,19 @@ def import_sots(checkpoint: str | Path, cand: list[list[int]], *, model: str | N
                               f"is this a {model} checkpoint?")
     raw = json.loads(json.dumps(base.raw))
     raw["mixer"]["language_dim"] = int(dim.shape[1])
+    if model == "VLT_TT":  # the official tracker's crops (trackers/tt.py TTOptions)
+        raw["tracker"].setdefault("options", {}).update(crop_input="imagenet_rgb", search_region="context")
     space = parse_space_dict(raw, file=base.file)
     _check_space(space, model)
     arch: Architecture = from_cand(space, cand)
     net = Supernet(space).eval()
-    unused = {k: why for k in vision for p, why in _UNUSED.items() if k.startswith(body + p)}
+    official_token = space.mixer.template_token == "official"  # type: ignore[union-attr]
+    skipped = _UNUSED if official_token else {**_UNUSED, **_VISTOKEN_UNUSED}
+    unused = {k: why for k in vision for p, why in skipped.items() if k.startswith(body + p)}
     mapping = tt_mapping(net) if model == "VLT_TT" else sots_mapping(net)
+    # A pooled-fallback space has no official counterpart for its template embedders.
     report = apply_mapping(vision, mapping, net, file=file, unused=unused,
-                           allow_missing=lambda key: key.startswith("template_embedders."))
+                           allow_missing=lambda key: not official_token and key.startswith("template_embedders."))
     report.unused += [f"{bert_prefix}* ({len(bert)} tensors: the language model, saved beside the export)"] if bert else []
     return SotsImport(net.extract(arch).eval(), report, bert, model)
 

@@ -79,6 +79,9 @@ class MixerSpec:
     with post on the second-to-last layer's output, f = L_last(h) + Post(Proj(f_l) ⊙ h); no pre slots.
     shared: one post block set and one language projection per stage serve every branch.
     projection: `linear` (Linear d→C) or `conv_bn` (official token_map: 1×1 conv without bias + BN).
+    template_token: the no-description fallback; `pooled` (ROI-pooled at the stage's stride, projected to
+    d) or `official` (SOTS vistoken_layers: 3×3 ROI-Align at the network stride, conv3×3+BN+LeakyReLU,
+    used directly as the channel selector).
     """
 
     stages: tuple[str, ...]
@@ -86,6 +89,7 @@ class MixerSpec:
     placement: Literal["after", "last_layer"] = "after"
     shared: bool = False
     projection: Literal["linear", "conv_bn"] = "linear"
+    template_token: Literal["pooled", "official"] = "pooled"
 
 
 @dataclass(frozen=True)

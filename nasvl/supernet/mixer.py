@@ -3,14 +3,23 @@
     f_m = Post(Linear(f_l) ⊙ f_v) + Pre(f_v)
 
 `f_l` is a sentence embedding (B, d). Samples without a description take either
-the paper's 0-tensor or a *template embedding*: the template feature of the
-same stage, ROI-pooled inside the template box at that stage's own stride and
-projected to d (the official code pools every stage at stride 8, which is wrong
-for the stride-4 stage).
+the paper's 0-tensor or a template fallback, in one of two forms (`mixer.template_token`):
+
+* `pooled`: the template feature of the same stage, ROI-pooled inside the template box at
+  that stage's own stride and projected to d (`TemplateEmbedder`), then through the mixer's
+  language projection like a sentence.
+* `official` (JudasDie/SOTS `vistoken_layers`): torchvision `roi_align` of the mixer input with
+  a 3×3 output, `spatial_scale = 1/8` for *every* stage (the network stride; the stride-4
+  stage is pooled as if it had stride 8, as the released models were trained),
+  `sampling_ratio=-1` (adaptive: ceil(roi side / 3) samples per bin side), `aligned=False`;
+  then Conv3×3 (with bias, no padding: 3×3 → 1×1) + BN + LeakyReLU(0.1). The (B, C, 1, 1)
+  result *is* the channel selector: it bypasses the language projection (`TemplateToken`).
+  The search branch reuses the template's selectors.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -66,6 +75,52 @@ def roi_pool(feature: torch.Tensor, boxes: torch.Tensor, stride: int, samples: i
     return sampled.mean(dim=(2, 3))
 
 
+def _roi_weights(start: float, end: float, size: int, bins: int) -> torch.Tensor:
+    """(bins, size) weights of one axis of torchvision's ROI-Align (aligned=False, adaptive sampling).
+
+    Bilinear sampling is separable, so a bin's average over its grid of samples is the outer
+    product of a row and a column average; each axis is a small matrix over the feature's pixels.
+    """
+    extent = max(end - start, 1.0)  # aligned=False: malformed ROIs are forced to 1×1
+    step = extent / bins
+    grid = max(math.ceil(extent / bins), 1)  # sampling_ratio=-1
+    weights = [[0.0] * size for _ in range(bins)]
+    for b in range(bins):
+        for i in range(grid):
+            t = start + b * step + (i + 0.5) * step / grid
+            if t < -1.0 or t > size:
+                continue  # outside the map: the sample counts as 0 (still in the average)
+            t = max(t, 0.0)
+            low = int(t)
+            if low >= size - 1:
+                low = high = size - 1
+                t = float(low)
+            else:
+                high = low + 1
+            frac = t - low
+            weights[b][low] += (1 - frac) / grid
+            weights[b][high] += frac / grid
+    return torch.tensor(weights, dtype=torch.float64)
+
+
+def roi_align(feature: torch.Tensor, boxes: torch.Tensor, output_size: int, spatial_scale: float) -> torch.Tensor:
+    """torchvision.ops.roi_align(feature, [one box per sample], output_size, spatial_scale,
+    sampling_ratio=-1, aligned=False) without torchvision: (B, C, out, out).
+
+    `boxes` (B, 4) are xyxy in input pixels; each sample has its own box. The sample positions
+    depend on the box only (not on the data), so they are built on the host and applied with
+    one einsum that autograd differentiates with respect to the feature.
+    """
+    _, _, h, w = feature.shape
+    rows, cols = [], []
+    for x0, y0, x1, y1 in boxes.detach().double().cpu().tolist():
+        rows.append(_roi_weights(y0 * spatial_scale, y1 * spatial_scale, h, output_size))
+        cols.append(_roi_weights(x0 * spatial_scale, x1 * spatial_scale, w, output_size))
+    wy = torch.stack(rows).to(feature.device, feature.dtype)
+    wx = torch.stack(cols).to(feature.device, feature.dtype)
+    return torch.einsum("bph,bchw,bqw->bcpq", wy, feature, wx)
+
+
 class ModaMixer(nn.Module):
     """One mixer: a language projection (d→C channel selector) between a searched pre and post block.
 
@@ -113,18 +168,65 @@ class TemplateEmbedder(nn.Module):
         return self.proj(roi_pool(f_v, boxes, self.stride))
 
 
+class TemplateToken(nn.Module):
+    """The official no-description token (SOTS `vistoken_layers[k]`): a (B, C, 1, 1) channel selector."""
+
+    roi_size = 3
+    slope = 0.1  # LeakyReLU
+
+    def __init__(self, channels: int, stride: int) -> None:
+        super().__init__()
+        self.stride = stride  # the network stride for every stage, as in SOTS (see the module doc)
+        self.layers = nn.Sequential(nn.Conv2d(channels, channels, self.roi_size), nn.BatchNorm2d(channels),
+                                    nn.LeakyReLU(self.slope))
+
+    def forward(self, f_v: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+        return self.layers(roi_align(f_v, boxes, self.roi_size, 1.0 / self.stride))
+
+
+@dataclass
+class StageLanguage:
+    """One stage's language for a batch, resolved from the template branch and reused by the search branch.
+
+    f_l:       (B, d) sentence vectors (zeros or the pooled template embedding where there is no text).
+    token:     (B, C, 1, 1) official template tokens, valid on the rows of `use_token`; None otherwise.
+    """
+
+    f_l: torch.Tensor
+    token: torch.Tensor | None = None
+    use_token: torch.Tensor | None = None
+
+    def selector(self, mixer: ModaMixer) -> torch.Tensor:
+        """(B, C, 1, 1) channel selector for `mixer`: its projection of f_l, or the token where one is used."""
+        if self.token is None or self.use_token is None:
+            return mixer.select(self.f_l)
+        if bool(self.use_token.all()):
+            return self.token
+        # Project only the rows that keep f_l, so the projection's BN sees the same batch as in
+        # SOTS (which runs either all tokens or all sentences).
+        rows = (~self.use_token).nonzero().squeeze(1)
+        return self.token.index_copy(0, rows, mixer.select(self.f_l[rows]))
+
+
 def stage_language(lang: LanguageInput | None, f_v: torch.Tensor, dim: int,
-                   embedder: TemplateEmbedder | None) -> torch.Tensor:
-    """Resolve the (B, d) language vector of one stage, sample by sample."""
+                   embedder: TemplateEmbedder | TemplateToken | None) -> StageLanguage:
+    """Resolve one stage's language, sample by sample, from the template branch's mixer input `f_v`."""
     b = f_v.shape[0]
     if lang is None:
-        return f_v.new_zeros(b, dim)
+        return StageLanguage(f_v.new_zeros(b, dim))
     has = lang.has_text.to(f_v.device)[:, None]
     f_l = torch.where(has, lang.embedding.to(f_v.device, f_v.dtype), f_v.new_zeros(()))
-    if lang.use_template is not None and embedder is not None:
-        need = lang.use_template.to(f_v.device) & ~lang.has_text.to(f_v.device)
-        if bool(need.any()):
-            if lang.template_box is None:
-                raise ValueError("the template fallback needs LanguageInput.template_box")
-            f_l = torch.where(need[:, None], embedder(f_v, lang.template_box.to(f_v.device)), f_l)
-    return f_l
+    if lang.use_template is None or embedder is None:
+        return StageLanguage(f_l)
+    need = lang.use_template.to(f_v.device) & ~lang.has_text.to(f_v.device)
+    if not bool(need.any()):
+        return StageLanguage(f_l)
+    if lang.template_box is None:
+        raise ValueError("the template fallback needs LanguageInput.template_box")
+    boxes = lang.template_box.to(f_v.device)
+    if isinstance(embedder, TemplateToken):
+        rows = need.nonzero().squeeze(1)
+        computed = embedder(f_v[rows], boxes[rows])
+        token = computed.new_zeros(b, *computed.shape[1:]).index_copy(0, rows, computed)
+        return StageLanguage(f_l, token, need)
+    return StageLanguage(torch.where(need[:, None], embedder(f_v, boxes), f_l))

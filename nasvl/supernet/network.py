@@ -21,7 +21,14 @@ from torch import nn
 
 from nasvl.ops import build_op
 from nasvl.space import Architecture, ChoiceBlock, SearchSpace
-from nasvl.supernet.mixer import LanguageInput, ModaMixer, TemplateEmbedder, stage_language
+from nasvl.supernet.mixer import (
+    LanguageInput,
+    ModaMixer,
+    StageLanguage,
+    TemplateEmbedder,
+    TemplateToken,
+    stage_language,
+)
 from nasvl.tracking.plugin import TRACKERS, TrackerPlugin
 
 SHARED = "shared"
@@ -101,9 +108,12 @@ class Network(nn.Module):
                         space.stage(st_name).channels, m.language_dim, pre_layer,
                         ChoiceLayer(_needed_ops(space, arch, post), post[0], affine), m.projection,
                     )
+            net_stride = max(st.out_stride for st in space.stages)
             for st_name in m.stages:
                 st = space.stage(st_name)
-                self.template_embedders[st_name] = TemplateEmbedder(st.channels, m.language_dim, st.out_stride)
+                self.template_embedders[st_name] = (
+                    TemplateToken(st.channels, net_stride) if m.template_token == "official"
+                    else TemplateEmbedder(st.channels, m.language_dim, st.out_stride))
         self.plugin: TrackerPlugin | None = None
         self.head: nn.Module | None = None
         if space.tracker is not None:
@@ -120,21 +130,21 @@ class Network(nn.Module):
 
     def features(self, branch: str, x: torch.Tensor, arch: Mapping[str, str],
                  lang: LanguageInput | None = None,
-                 stage_lang: dict[str, torch.Tensor] | None = None,
+                 stage_lang: dict[str, StageLanguage] | None = None,
                  selectors: dict[str, torch.Tensor] | None = None,
-                 ) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
-        """Per-stage features of one branch, and the per-stage language vectors it used.
+                 ) -> tuple[list[torch.Tensor], dict[str, StageLanguage]]:
+        """Per-stage features of one branch, and the per-stage language it used.
 
-        The template branch resolves language from `lang` (computing the template embedding for
-        samples without text); the search branch reuses those vectors through `stage_lang`, or
-        their cached channel selectors through `selectors`.
+        The template branch resolves language from `lang` (computing the template fallback for
+        samples without text); the search branch reuses it through `stage_lang`, or the cached
+        channel selectors through `selectors`.
         """
         ops = self.space.resolve(arch)
         key = SHARED if self.space.share_weights else branch
         last_is_pre = self.space.mixer is not None and self.space.mixer.placement == "last_layer"
         x = self.stems[key](x)
         feats: list[torch.Tensor] = []
-        used: dict[str, torch.Tensor] = {}
+        used: dict[str, StageLanguage] = {}
         for st in self.space.stages:
             layers = self.layers[key][st.name]
             mixer = self.mixer(branch, st.name)
@@ -147,12 +157,12 @@ class Network(nn.Module):
                     selector = selectors[st.name]
                 else:
                     if stage_lang is not None:
-                        f_l = stage_lang[st.name]
+                        resolved = stage_lang[st.name]
                     else:
-                        f_l = stage_language(lang, x, self.space.mixer.language_dim,  # type: ignore[union-attr]
-                                             self.template_embedders[st.name])
-                    used[st.name] = f_l
-                    selector = mixer.select(f_l)
+                        resolved = stage_language(lang, x, self.space.mixer.language_dim,  # type: ignore[union-attr]
+                                                  self.template_embedders[st.name])  # type: ignore[arg-type]
+                    used[st.name] = resolved
+                    selector = resolved.selector(mixer)
                 mixed = mixer.mixed(x, selector, ops[f"{branch}.{st.name}.post"])
                 if mixer.pre is None:
                     x = layers[body](x, ops[f"{branch}.{st.name}.{body}"]) + mixed
@@ -168,10 +178,10 @@ class Network(nn.Module):
         (neck, resize, crop) and the search branch's language selectors."""
         feats, stage_lang = self.features("template", template, arch, lang)
         selectors: dict[str, torch.Tensor] = {}
-        for st_name, f_l in stage_lang.items():
+        for st_name, resolved in stage_lang.items():
             mixer = self.mixer("search", st_name)
             if mixer is not None:
-                selectors[st_name] = mixer.select(f_l)
+                selectors[st_name] = resolved.selector(mixer)
         head_state = None
         if self.plugin is not None and self.head is not None:
             head_state = self.plugin.head_template(self.head, feats)

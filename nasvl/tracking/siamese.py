@@ -53,6 +53,10 @@ class SiameseTracker(Tracker):
     def search_side(self) -> float:
         return self.template_side() * self.search_size / self.template_size
 
+    def crop(self, frame: np.ndarray, side: float, out_size: int) -> torch.Tensor:
+        """The network input: a `side` square around the current centre, resized to `out_size`."""
+        return crop_tensor(frame, self.center, side, out_size, self.avg_chans, self.device)
+
     # ---- language -------------------------------------------------------------------------
     def language_input(self, text: str | None, template_box: torch.Tensor) -> LanguageInput | None:
         """The per-video language of a VL space; None for vision-only spaces (they ignore text)."""
@@ -87,7 +91,7 @@ class SiameseTracker(Tracker):
         self.size = np.array([w, h])
         self.avg_chans = mean_color(frame)
         side = self.template_side()
-        z = crop_tensor(frame, self.center, side, self.template_size, self.avg_chans, self.device)
+        z = self.crop(frame, side, self.template_size)
         scale = self.template_size / side
         c = self.template_size / 2
         box = torch.tensor([[c - w * scale / 2, c - h * scale / 2, c + w * scale / 2, c + h * scale / 2]])
@@ -104,7 +108,7 @@ class SiameseTracker(Tracker):
         if self._template is None:
             raise RuntimeError("call initialize() before track()")
         side = self.search_side()
-        x = crop_tensor(frame, self.center, side, self.search_size, self.avg_chans, self.device)
+        x = self.crop(frame, side, self.search_size)
         return self.net.search(x, self._template, self.arch), self.search_size / side
 
     @abstractmethod
