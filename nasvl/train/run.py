@@ -214,8 +214,9 @@ def _ray_train(config: dict[str, Any], workers: int, address: str | None, resume
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu),
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
         run_config=RunConfig(name=name, storage_path=str(storage),
-                             checkpoint_config=CheckpointConfig(num_to_keep=config["spec"].train.keep_checkpoints),
-                             # A lost worker or node restarts the group from the newest checkpoint.
+                             checkpoint_config=CheckpointConfig(num_to_keep=config["spec"].train.keep_checkpoints or None),
+                             # 0 keeps all (Ray says None). A lost worker or node restarts the group
+                             # from the newest checkpoint.
                              failure_config=FailureConfig(max_failures=TRAIN_RESTARTS)),
         resume_from_checkpoint=resume_from,
     )
