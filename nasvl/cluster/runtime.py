@@ -52,8 +52,14 @@ def _private_token() -> None:
     """Token mode for a local runtime without writing ~/.ray/auth_token (see the module doc)."""
     if os.environ.get("RAY_AUTH_MODE") is not None or token_available():
         return
-    os.environ["RAY_AUTH_MODE"] = "token"
-    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    try:  # Ray's own switch: sets RAY_AUTH_MODE=token and refreshes the config it cached on import
+        from ray._private.authentication.authentication_token_setup import _enable_token_auth
+        from ray._raylet import AuthenticationTokenLoader
+    except ImportError:  # a Ray without token authentication: nothing to keep out of ~/.ray
+        return
+    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)  # inherited by the runtime's processes only
+    _enable_token_auth()
+    AuthenticationTokenLoader.instance().reset_cache()
 
 
 def auth_help(target: str) -> str:
@@ -103,7 +109,9 @@ def _watch_local_runtime() -> None:
         return
     read_end, write_end = os.pipe()
     os.set_inheritable(read_end, True)
-    subprocess.Popen([sys.executable, "-m", "nasvl.cluster.reaper", str(os.getpid()), str(read_end)],
+    from nasvl.cluster import reaper  # run by its file: it needs the standard library only, not sys.path
+
+    subprocess.Popen([sys.executable, reaper.__file__, str(os.getpid()), str(read_end)],
                      pass_fds=(read_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL, start_new_session=True)
     os.close(read_end)
