@@ -8,6 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from nasvl.cluster import init_ray, is_local
+from nasvl.cluster.preflight import job_preflight
 from nasvl.errors import NasvlError
 from nasvl.io import writable_folder
 from nasvl.jobs import load_job, plan, run_job
@@ -59,6 +61,9 @@ def _run(args: argparse.Namespace) -> int:
         raise NasvlError(f"{args.job}: cannot start: " + "; ".join(problems))
     writable_folder(runs, "--runs folder")
     workers = args.workers if args.workers is not None else job.compute.train_workers
+    if not is_local(args.address):  # a cluster: every node must see the run folder, data and model
+        init_ray(args.address)
+        job_preflight(job, run_dir)
     result = run_job(job, run_dir, resume=args.resume, address=args.address, workers=workers, console=console)
     if (run_dir / "evaluate" / "DONE.json").is_file():
         from nasvl.metrics.report import print_table

@@ -21,6 +21,7 @@ instead of training again.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -32,11 +33,12 @@ from rich.table import Table
 
 from nasvl.config import Node, YamlDoc, load_yaml, parse_dataclass
 from nasvl.config.names import check_name
+from nasvl.config.paths import resolve_path
 from nasvl.io import RunFolder, atomic_write_json, atomic_write_text
 from nasvl.jobs.runner import run_job
 from nasvl.jobs.spec import EvalDataset, JobSpec, parse_job
 from nasvl.jobs.steps import evaluate_exports
-from nasvl.train.config import LanguageConfig
+from nasvl.train.config import LanguageConfig, absolute_language
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class AblationPlan:
 def load_ablation(path: str | Path, runs_dir: str | Path = "runs") -> AblationPlan:
     """Parse and validate the ablation file and every variant's job (nothing runs)."""
     doc = load_yaml(path)
+    source = Path(path).absolute()  # relative paths in it: the rule of nasvl.config.paths
     root = doc.root
     root.check_keys({"name", "description", "language", "data", "ablation"}, {"name", "ablation"})
     ab = root.child("ablation")
@@ -114,10 +117,11 @@ def load_ablation(path: str | Path, runs_dir: str | Path = "runs") -> AblationPl
             continue
         raw = _variant_job(doc, ab.child("base").value, v)
         planned.append((v, parse_job(YamlDoc(raw, doc.file, _lines_for(doc, ab.child("base"))), runs_dir,
-                                     run_dir=Path(runs_dir) / name / _slug(v.name))))
+                                     run_dir=Path(runs_dir) / name / _slug(v.name), source=source)))
     ds_raw = _substitute_data(ab.child("evaluate").value, doc, runs_dir)
     evaluate = parse_dataclass(EvalDataset, Node(YamlDoc(ds_raw, doc.file), (), ds_raw))
-    language = parse_dataclass(LanguageConfig, root.get("language", {}))
+    evaluate = dataclasses.replace(evaluate, root=str(resolve_path(evaluate.root, source)))
+    language = absolute_language(parse_dataclass(LanguageConfig, root.get("language", {})), source)
     return AblationPlan(name, doc, planned, evaluate, language)
 
 

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from nasvl.config import Node
+from nasvl.config.paths import resolve_path
 from nasvl.errors import ConfigError, NasvlError
 from nasvl.io import contained
 from nasvl.jobs.spec import JobSpec, data_paths
 from nasvl.space import SearchSpace, load_space
-from nasvl.train.config import fit_pairs, resolve_path
+from nasvl.train.config import fit_pairs
 from nasvl.train.run import check_workers, local_resources, resource_shortfall
 
 

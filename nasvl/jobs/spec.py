@@ -19,6 +19,7 @@ job file, line and YAML path.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +28,13 @@ from typing import Any, Literal
 from nasvl.config import Node, YamlDoc, load_yaml, parse_dataclass
 from nasvl.config.limits import EXPORT_TOP, JOB_VIDEOS, SYNTH_FRAMES, SYNTH_VIDEOS, TRAIN_WORKERS, bounded
 from nasvl.config.names import check_name
+from nasvl.config.paths import cli_path, resolve_path, resolve_str
 from nasvl.data.mixing import PairsConfig
 from nasvl.data.registry import FORMATS
 from nasvl.metrics.protocols import PROTOCOL_NAMES
 from nasvl.search.config import SearchSpec, search_spec_from_nodes
 from nasvl.space import SearchSpace, load_space
-from nasvl.train.config import TrainSpec, resolve_path, train_spec_from_nodes
+from nasvl.train.config import TrainSpec, train_spec_from_nodes
 
 STEPS = ("data", "supernet", "search", "export", "retrain", "baseline", "evaluate")
 
@@ -93,7 +95,7 @@ class JobSpec:
     evaluate: EvaluateSpec | None
     compute: ComputeSpec = field(default_factory=ComputeSpec)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
-    run_dir: str = ""                # runs/<name>, where every step writes
+    run_dir: str = ""                # runs/<name>, where every step writes (absolute)
     doc: YamlDoc | None = field(repr=False, compare=False, default=None)  # for located errors after parsing
 
     @property
@@ -106,7 +108,7 @@ class JobSpec:
 
     def space(self) -> SearchSpace:
         assert self.supernet is not None and self.supernet.space is not None
-        return load_space(resolve_path(self.supernet.space, self.file))
+        return load_space(self.supernet.space)  # absolute since parsing
 
 
 _VAR = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
@@ -128,21 +130,28 @@ def _substitute(value: Any, variables: dict[str, str], doc: YamlDoc, path: tuple
     return value
 
 
-def parse_job(doc: YamlDoc, runs_dir: str | Path = "runs", *, run_dir: str | Path | None = None) -> JobSpec:
-    """Validate a job; it runs in `run_dir` (default RUNS/<name>), a folder named by a plain name."""
+def parse_job(doc: YamlDoc, runs_dir: str | Path = "runs", *, run_dir: str | Path | None = None,
+              source: str | Path | None = None) -> JobSpec:
+    """Validate a job; it runs in `run_dir` (default RUNS/<name>), a folder named by a plain name.
+
+    Every path in the result is absolute, resolved here on the driver by the rule of
+    `nasvl.config.paths` (`source`: the job file's real path; the run folder: from the working directory).
+    """
+    source = source if source is not None else doc.file
     root = doc.root
     root.check_keys({"name", "description", "language", "compute", "data", *STEPS[1:]}, {"name"})
     name_node = root.child("name")
     name = check_name(name_node.as_str(), what="job name", file=doc.file, line=doc.line(name_node.path),
                       path="name")
-    run_dir = Path(run_dir) if run_dir is not None else Path(runs_dir) / name
+    run_dir = cli_path(run_dir if run_dir is not None else Path(runs_dir) / name)
     data = root.get("data", {})
     data.check_keys({"synth", "roots"})
     synth = None
     if data.get("synth").value is not None:
         synth = parse_dataclass(SynthSpec, data.child("synth"))
         _check_frames(synth, data.child("synth"))
-    roots = {str(k): v.as_str() for k, v in data.get("roots", {}).items()}
+        synth = dataclasses.replace(synth, out=resolve_str(synth.out, source))
+    roots = {str(k): str(resolve_path(v.as_str(), source)) for k, v in data.get("roots", {}).items()}
     synth_out = (synth.out if synth and synth.out else str(run_dir / "data" / "synth"))
     variables = {"data": synth_out, **{f"roots.{k}": v for k, v in roots.items()}}
     doc = YamlDoc(_substitute(doc.data, variables, doc, ()), doc.file, doc.lines)
@@ -153,7 +162,8 @@ def parse_job(doc: YamlDoc, runs_dir: str | Path = "runs", *, run_dir: str | Pat
     supernet = None
     if sup.value is not None:
         sup.check_keys({"space", "pairs", "train"}, {"space", "pairs", "train"})
-        supernet = train_spec_from_nodes(name, sup.child("space"), sup.child("pairs"), language, sup.child("train"))
+        supernet = train_spec_from_nodes(name, sup.child("space"), sup.child("pairs"), language, sup.child("train"),
+                                         source=source)
     pairs_default = sup.child("pairs") if supernet is not None else None
 
     def pairs_of(node: Node) -> Node:
@@ -167,24 +177,30 @@ def parse_job(doc: YamlDoc, runs_dir: str | Path = "runs", *, run_dir: str | Pat
     search = None
     if se.value is not None:
         se.check_keys({"val", "pairs", "search"}, {"val", "search"})
-        search = search_spec_from_nodes(name, se.child("val"), pairs_of(se), language, se.child("search"))
+        search = search_spec_from_nodes(name, se.child("val"), pairs_of(se), language, se.child("search"),
+                                        source=source)
     export = parse_dataclass(ExportSpec, root.child("export")) if "export" in root.mapping() else None
+    if export is not None:
+        export = dataclasses.replace(export, space=resolve_str(export.space, source))
     re_node = root.get("retrain")
     retrain = None
     if re_node.value is not None:
         re_node.check_keys({"pairs", "train"}, {"train"})
         retrain = train_spec_from_nodes(name, None, pairs_of(re_node), language, re_node.child("train"),
-                                        require_space=False)
+                                        require_space=False, source=source)
     base = root.get("baseline")
     baseline = None
     if base.value is not None:
         base.check_keys({"space", "pairs", "train"}, {"space", "train"})
-        baseline = train_spec_from_nodes(name, base.child("space"), pairs_of(base), language, base.child("train"))
+        baseline = train_spec_from_nodes(name, base.child("space"), pairs_of(base), language, base.child("train"),
+                                         source=source)
     ev = root.get("evaluate")
     evaluate = None
     if ev.value is not None:
         evaluate = parse_dataclass(EvaluateSpec, ev)
         _check_datasets(evaluate, ev)
+        evaluate = dataclasses.replace(evaluate, datasets=tuple(
+            dataclasses.replace(ds, root=str(resolve_path(ds.root, source))) for ds in evaluate.datasets))
     compute = parse_dataclass(ComputeSpec, root.get("compute", {}))
     job = JobSpec(name, doc.file, synth, roots, supernet, search, export, retrain, baseline, evaluate, compute,
                   doc.data, str(run_dir), doc)
@@ -238,7 +254,7 @@ def _check_order(root: Node, job: JobSpec) -> None:
 
 
 def load_job(path: str | Path, runs_dir: str | Path = "runs") -> JobSpec:
-    return parse_job(load_yaml(path), runs_dir)
+    return parse_job(load_yaml(path), runs_dir, source=Path(path).absolute())
 
 
 def data_paths(job: JobSpec) -> list[tuple[str, str]]:

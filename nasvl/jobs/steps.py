@@ -10,11 +10,12 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
+from nasvl.config.paths import DEFAULT_CACHE_DIR, resolve_path
 from nasvl.errors import NasvlError
 from nasvl.io import contained
 from nasvl.jobs.spec import EvalDataset, JobSpec
 from nasvl.train.checkpoint import latest_checkpoint
-from nasvl.train.config import LanguageConfig, resolve_path
+from nasvl.train.config import LanguageConfig
 
 
 @dataclass
@@ -160,7 +161,7 @@ def evaluate_exports(exports: dict[str, str], ds: EvalDataset, out_dir: Path, *,
 
     videos = load_dataset(resolve_path(ds.root, job_file), ds.format, ds.split, strict=True)
     videos = videos[: ds.max_videos] if ds.max_videos else videos
-    cache = EmbeddingCache(language.cache_dir or "runs/cache/embeddings", language.model)
+    cache = EmbeddingCache(language.cache_dir or DEFAULT_CACHE_DIR, language.model)
     cache.warm([v.description for v in videos if v.description])
     results = out_dir / "results"
     frames = {v.name: [v.frame(i) for i in range(len(v))] for v in videos}  # decoded once for all trackers

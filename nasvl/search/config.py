@@ -36,12 +36,13 @@ from nasvl.config.limits import (
     Limit,
     bounded,
 )
+from nasvl.config.paths import resolve_str
 from nasvl.data.mixing import PairsConfig, parse_pairs_config
 from nasvl.data.registry import FORMATS
 from nasvl.search.evaluator import EvalConfig
 from nasvl.search.result import MAXIMIZE, MINIMIZE
 from nasvl.search.strategy import STRATEGIES
-from nasvl.train.config import LanguageConfig, absolute_sources, check_pairs_size
+from nasvl.train.config import LanguageConfig, absolute_language, absolute_sources, check_pairs_size
 
 
 @dataclass(frozen=True)
@@ -74,16 +75,19 @@ class SearchSpec:
     file: str = ""
 
 
-def parse_search_spec(node: Node) -> SearchSpec:
+def parse_search_spec(node: Node, *, source: str | Path | None = None) -> SearchSpec:
     node.check_keys({"name", "val", "pairs", "language", "search"}, {"name", "val", "search"})
     pairs = node.child("pairs") if "pairs" in node.mapping() else None
     return search_spec_from_nodes(node.child("name").as_str(), node.child("val"), pairs,
-                                  node.get("language", {}), node.child("search"))
+                                  node.get("language", {}), node.child("search"), source=source)
 
 
 def search_spec_from_nodes(name: str, val_node: Node, pairs_node: Node | None, language: Node,
-                           s: Node) -> SearchSpec:
+                           s: Node, *, source: str | Path | None = None) -> SearchSpec:
+    """Every path comes out absolute (`nasvl.config.paths`); `source` is the YAML file's real path."""
+    source = source if source is not None else s.doc.file
     val = parse_dataclass(ValConfig, val_node)
+    val = dataclasses.replace(val, root=resolve_str(val.root, source))
     if val.format not in FORMATS:
         raise val_node.child("format").error(f"unknown format {val.format!r} (known: {', '.join(FORMATS)})")
     search = parse_dataclass(SearchConfig, s)
@@ -101,8 +105,9 @@ def search_spec_from_nodes(name: str, val_node: Node, pairs_node: Node | None, l
     if pairs_node is not None:
         pairs = parse_pairs_config(pairs_node)
         check_pairs_size(pairs, pairs_node)
-        pairs = absolute_sources(pairs, s.doc.file)
-    return SearchSpec(name, val, pairs, parse_dataclass(LanguageConfig, language), search, s.doc.file)
+        pairs = absolute_sources(pairs, source)
+    return SearchSpec(name, val, pairs, absolute_language(parse_dataclass(LanguageConfig, language), source),
+                      search, s.doc.file)
 
 
 # EvalConfig lives with the evaluator; its sizes are bounded here, where the search file is parsed.
@@ -125,4 +130,4 @@ def _check_eval(cfg: EvalConfig, node: Node) -> None:
 
 
 def load_search_spec(path: str | Path) -> SearchSpec:
-    return dataclasses.replace(parse_search_spec(load_yaml(path).root), file=str(path))
+    return dataclasses.replace(parse_search_spec(load_yaml(path).root, source=Path(path).absolute()), file=str(path))

@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from torch.utils.data import default_collate
 
+from nasvl.cluster import init_ray, raise_worker_error
+from nasvl.config.paths import DEFAULT_CACHE_DIR, resolve_path
 from nasvl.data.mixing import build_pair_dataset
 from nasvl.data.registry import load_dataset
 from nasvl.errors import ConfigError, NasvlError
@@ -31,7 +33,7 @@ from nasvl.search.config import SearchSpec
 from nasvl.search.live import LiveTable
 from nasvl.search.records import load_records, read_json_file
 from nasvl.search.tune import STATE_FILE, EvalSetup, StrategySearcher, trainable
-from nasvl.train.config import fit_pairs, resolve_path
+from nasvl.train.config import fit_pairs
 from nasvl.train.loop import supernet_from_checkpoint
 from nasvl.train.run import require_resources
 
@@ -39,7 +41,7 @@ EXPERIMENT = "search"
 
 
 def _embeddings(spec: SearchSpec, texts: list[str], dim: int) -> dict[str, torch.Tensor]:
-    cache = EmbeddingCache(spec.language.cache_dir or "runs/cache/embeddings", spec.language.model)
+    cache = EmbeddingCache(spec.language.cache_dir or DEFAULT_CACHE_DIR, spec.language.model)
     if cache.dim != dim:
         raise ConfigError(f"language model gives {cache.dim}-d embeddings, the space's mixers take {dim}",
                           file=spec.file, path="language.model")
@@ -77,7 +79,6 @@ def prepare(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: Path) -> tuple
 
 def run_search(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: str | Path, *, address: str | None = None,
                resume: bool = False, live: bool = True) -> dict[str, Any]:
-    import ray
     from ray import tune
 
     run_dir = Path(run_dir).resolve()
@@ -113,13 +114,7 @@ def run_search(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: str | Path,
     # (and its closing "Trials did not complete") would bury that under a worker's stack.
     os.environ.setdefault("TUNE_PRINT_ALL_TRIAL_ERRORS", "0")
     logging.getLogger("ray.tune.tune").setLevel(logging.CRITICAL)
-    if not ray.is_initialized():
-        # address=None would make Ray join any cluster a `ray start` left on this machine (its
-        # /tmp/ray/ray_current_cluster file); the default is a private local runtime. RAY_ADDRESS
-        # (set by `ray job submit`) still selects a cluster, as does --address auto|HOST:PORT.
-        ray.init(address=address or os.environ.get("RAY_ADDRESS") or "local", include_dashboard=False,
-                 log_to_driver=False,
-                 runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
+    init_ray(address)
     require_resources("one search trial", cpus=s.cpus_per_trial, gpus=s.gpus_per_trial)
     fn = trainable(setup, s.cpus_per_trial, s.gpus_per_trial)
     callbacks = [LiveTable(s.objectives, enabled=live)]
@@ -134,7 +129,10 @@ def run_search(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: str | Path,
                                   failure_config=tune.FailureConfig(max_failures=0),
                                   callbacks=callbacks, verbose=0),
     )
-    tuner.fit()
+    try:
+        tuner.fit()
+    except Exception as exc:  # a nasvl error from the driver-side searcher or a worker: as itself
+        raise_worker_error(exc, "the search")
     records = load_records(run_dir)
     if not records.completed and records.records:
         first = next((r.result.error for r in records.failed if r.result is not None), None)

@@ -28,6 +28,7 @@ from nasvl.config.limits import (
     TRAIN_STEPS,
     bounded,
 )
+from nasvl.config.paths import DEFAULT_CACHE_DIR, resolve_path, resolve_str
 from nasvl.data.mixing import PairsConfig, parse_pairs_config
 from nasvl.errors import ConfigError
 
@@ -92,28 +93,20 @@ class TrainSpec:
 ADAMW_DEFAULT = OptimizerConfig(name="adamw", lr=1e-4, weight_decay=1e-4, backbone_lr_mult=0.1, grad_clip=0.1)
 
 
-def resolve_path(path: str, relative_to: str | Path | None) -> Path:
-    """A relative path is taken from the working directory, else from the config file's folder.
-
-    Always absolute: Ray workers run in other working directories.
-    """
-    p = Path(path)
-    if p.is_absolute() or p.exists() or relative_to is None:
-        return p.resolve()
-    alt = Path(relative_to).parent / p
-    return (alt if alt.exists() else p).resolve()
-
-
-def parse_train_spec(node: Node, *, require_space: bool = True) -> TrainSpec:
+def parse_train_spec(node: Node, *, require_space: bool = True, source: str | Path | None = None) -> TrainSpec:
     node.check_keys({"name", "space", "pairs", "language", "train"}, {"name", "pairs", "train"})
     space = node.child("space") if "space" in node.mapping() else None
     return train_spec_from_nodes(node.child("name").as_str(), space, node.child("pairs"),
-                                 node.get("language", {}), node.child("train"), require_space=require_space)
+                                 node.get("language", {}), node.child("train"), require_space=require_space,
+                                 source=source)
 
 
 def train_spec_from_nodes(name: str, space: Node | None, pairs: Node, language: Node, train: Node, *,
-                          require_space: bool = True) -> TrainSpec:
-    """Build a TrainSpec from sections that may live anywhere in a file (e.g. a job's steps)."""
+                          require_space: bool = True, source: str | Path | None = None) -> TrainSpec:
+    """Build a TrainSpec from sections that may live anywhere in a file (e.g. a job's steps).
+
+    Every path comes out absolute (`nasvl.config.paths`); `source` is the YAML file's real path.
+    """
     if require_space and space is None:
         raise train.error("missing the search space to train ('space')")
     cfg = parse_dataclass(TrainConfig, train)  # bounded fields: steps, batch size, workers, threads...
@@ -122,11 +115,12 @@ def train_spec_from_nodes(name: str, space: Node | None, pairs: Node, language: 
         raise train.child("amp").error(f"AMP ({cfg.amp}) needs a CUDA device; device is {cfg.device!r}")
     pairs_cfg = parse_pairs_config(pairs)
     check_pairs_size(pairs_cfg, pairs)
+    source = source if source is not None else train.doc.file
     if cfg.spos_init is not None:  # resolved on the driver: Ray workers run in other working directories
-        cfg = dataclasses.replace(cfg, spos_init=str(resolve_path(cfg.spos_init, train.doc.file)))
-    return TrainSpec(name, space.as_str() if space is not None else None,
-                     absolute_sources(pairs_cfg, train.doc.file),
-                     parse_dataclass(LanguageConfig, language), cfg, train.doc.file)
+        cfg = dataclasses.replace(cfg, spos_init=resolve_str(cfg.spos_init, source))
+    return TrainSpec(name, resolve_str(space.as_str(), source) if space is not None else None,
+                     absolute_sources(pairs_cfg, source), absolute_language(parse_dataclass(LanguageConfig, language),
+                                                                            source), cfg, train.doc.file)
 
 
 def _check_rates(cfg: TrainConfig, train: Node) -> None:
@@ -160,15 +154,29 @@ def check_pairs_size(cfg: PairsConfig, node: Node) -> None:
                           path=where.path_str)
 
 
-def absolute_sources(pairs: PairsConfig, file: str) -> PairsConfig:
+def absolute_sources(pairs: PairsConfig, source: str | Path | None) -> PairsConfig:
     """Resolve source roots here, on the driver: Ray workers run in other working directories."""
-    sources = tuple(dataclasses.replace(src, root=str(resolve_path(src.root, file))) for src in pairs.sources)
+    sources = tuple(dataclasses.replace(src, root=str(resolve_path(src.root, source))) for src in pairs.sources)
     return dataclasses.replace(pairs, sources=sources)
+
+
+def absolute_language(language: LanguageConfig, source: str | Path | None) -> LanguageConfig:
+    """The embedding cache as an absolute folder (the default one too): workers write it, not only the driver.
+
+    A model given as a local folder becomes absolute too; an alias or a hub id stays a name.
+    """
+    model = language.model
+    if not model.startswith("~") and resolve_path(model, source).is_dir():
+        model = str(resolve_path(model, source))
+    elif model.startswith((".", "~")):
+        model = str(resolve_path(model, source))
+    return dataclasses.replace(language, model=model,
+                               cache_dir=resolve_str(language.cache_dir or DEFAULT_CACHE_DIR, source))
 
 
 def load_train_spec(path: str | Path, *, require_space: bool = True) -> TrainSpec:
     doc = load_yaml(path)
-    spec = parse_train_spec(doc.root, require_space=require_space)
+    spec = parse_train_spec(doc.root, require_space=require_space, source=Path(path).absolute())
     return dataclasses.replace(spec, file=str(path))
 
 

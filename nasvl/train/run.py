@@ -19,13 +19,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from nasvl.cluster import init_ray, raise_worker_error
 from nasvl.config.limits import TRAIN_WORKERS
+from nasvl.config.paths import DEFAULT_CACHE_DIR, resolve_path
 from nasvl.errors import ConfigError, NasvlError
 from nasvl.export import load_subnet, save_subnet
 from nasvl.language import EmbeddingCache
 from nasvl.space import load_space
 from nasvl.supernet import Network, Subnet, build_supernet
-from nasvl.train.config import TrainSpec, fit_pairs, resolve_path
+from nasvl.train.config import TrainSpec, fit_pairs
 from nasvl.train.loop import Rank, Trainer
 
 
@@ -35,7 +37,7 @@ def _embeddings(spec: TrainSpec, net: Network) -> dict[str, torch.Tensor] | None
         return None
     from nasvl.data.mixing import build_pair_dataset
 
-    cache = EmbeddingCache(spec.language.cache_dir or "runs/cache/embeddings", spec.language.model)
+    cache = EmbeddingCache(spec.language.cache_dir or DEFAULT_CACHE_DIR, spec.language.model)
     if cache.dim != net.space.mixer.language_dim:
         raise ConfigError(f"language model {spec.language.model!r} gives {cache.dim}-d embeddings but the space's "
                           f"mixer.language_dim is {net.space.mixer.language_dim}", file=spec.file,
@@ -72,6 +74,7 @@ def _loop(config: dict[str, Any]) -> dict[str, Any]:
     rank = Rank()
     report = None
     ray_ckpt = None
+    where: Any = None
     if config.get("ray"):
         import tempfile
 
@@ -80,6 +83,7 @@ def _loop(config: dict[str, Any]) -> dict[str, Any]:
         ctx = ray.train.get_context()
         rank = Rank(ctx.get_world_rank(), ctx.get_world_size())
         ray_ckpt = ray.train.get_checkpoint()
+        _record_worker(Path(config["out_dir"]), rank, resumed=ray_ckpt is not None)
 
         def report(metrics: dict[str, Any], path: Path | None) -> None:  # noqa: F811
             if path is None:
@@ -99,12 +103,34 @@ def _loop(config: dict[str, Any]) -> dict[str, Any]:
     if ray_ckpt is not None:
         with ray_ckpt.as_directory() as d:
             trainer.restore(Path(d) / "state.pt")
+        where = ray_ckpt.path
     elif config.get("resume"):
         trainer.resume_latest()
+        where = trainer.last_checkpoint
+    if trainer.step and not config.get("ray"):  # under Ray the driver says it (workers' output stays in Ray's logs)
+        print(f"resuming {config['phase']} training in {config['out_dir']}: from step {trainer.step} of "
+              f"{spec.train.steps} (checkpoint {where})", flush=True)
     summary = trainer.run(report=report, stop_at=config.get("stop_at"))
     if rank.main:
         _finish(trainer, config)
     return summary
+
+
+TRAIN_RESTARTS = 2  # Ray Train restarts of the worker group after a worker or node failure
+
+
+def _record_worker(out_dir: Path, rank: Rank, *, resumed: bool) -> None:
+    """One line per Ray Train worker start in `workers.jsonl`: which node each rank ran on (and restarts)."""
+    import json
+    import time
+
+    import ray
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"rank": rank.rank, "world_size": rank.world, "node_ip": ray.util.get_node_ip_address(),
+                       "pid": os.getpid(), "resumed": resumed, "time": time.time()})
+    with open(out_dir / "workers.jsonl", "a", encoding="utf-8") as fh:  # O_APPEND: whole lines from all ranks
+        fh.write(line + "\n")
 
 
 def _finish(trainer: Trainer, config: dict[str, Any]) -> None:
@@ -172,14 +198,10 @@ def run_training(spec: TrainSpec, out_dir: str | Path, *, phase: str, export_dir
 
 def _ray_train(config: dict[str, Any], workers: int, address: str | None, resume: bool,
                use_gpu: bool) -> dict[str, Any]:
-    import ray
-    from ray.train import Checkpoint, CheckpointConfig, RunConfig, ScalingConfig
+    from ray.train import Checkpoint, CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    if not ray.is_initialized():
-        # "local" unless asked: a bare ray.init() would join any cluster a `ray start` left running.
-        ray.init(address=address or os.environ.get("RAY_ADDRESS") or "local", include_dashboard=False,
-                 log_to_driver=False)
+    init_ray(address)
     # Ray Train takes one CPU (and one GPU with use_gpu) per worker.
     require_resources(f"{workers} Ray Train workers", cpus=workers, gpus=workers if use_gpu else 0)
     storage = Path(config["out_dir"]).resolve() / "ray"
@@ -189,15 +211,23 @@ def _ray_train(config: dict[str, Any], workers: int, address: str | None, resume
         found = sorted((storage / name).glob("checkpoint_*/state.pt")) if (storage / name).is_dir() else []
         if found:
             resume_from = Checkpoint.from_directory(str(found[-1].parent))
+            print(f"resuming {config['phase']} training in {config['out_dir']}: from Ray checkpoint "
+                  f"{found[-1].parent}", flush=True)
     config = {**config, "ray": True, "out_dir": str(Path(config["out_dir"]).resolve())}
     trainer = TorchTrainer(
         _loop, train_loop_config=config,
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu),
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
         run_config=RunConfig(name=name, storage_path=str(storage),
-                             checkpoint_config=CheckpointConfig(num_to_keep=config["spec"].train.keep_checkpoints)),
+                             checkpoint_config=CheckpointConfig(num_to_keep=config["spec"].train.keep_checkpoints or None),
+                             # 0 keeps all (Ray says None). A lost worker or node restarts the group
+                             # from the newest checkpoint.
+                             failure_config=FailureConfig(max_failures=TRAIN_RESTARTS)),
         resume_from_checkpoint=resume_from,
     )
-    result = trainer.fit()
+    try:
+        result = trainer.fit()
+    except Exception as exc:  # a worker's nasvl error comes back as itself, without Ray's traceback
+        raise_worker_error(exc, "training")
     return {"step": result.metrics.get("step"), "last": result.metrics,
             "checkpoint": str(Path(result.checkpoint.path) / "state.pt") if result.checkpoint else None}
