@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -60,6 +61,11 @@ def _run(args: argparse.Namespace) -> int:
     if problems:
         raise NasvlError(f"{args.job}: cannot start: " + "; ".join(problems))
     writable_folder(runs, "--runs folder")
+    if os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR"):
+        # A `ray job submit` driver runs in Ray's unpacked copy of --working-dir, which Ray deletes
+        # while the job still runs (once the Ray Train step's runtime env is released). Every path
+        # is absolute by now, so the driver works from the runs folder instead.
+        os.chdir(Path(job.run_dir).parent)
     workers = args.workers if args.workers is not None else job.compute.train_workers
     if not is_local(args.address):  # a cluster: every node must see the run folder, data and model
         init_ray(args.address)
