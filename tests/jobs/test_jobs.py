@@ -99,8 +99,9 @@ def test_job_runs_end_to_end_and_resumes_after_a_kill(tmp_path) -> None:
     run_dir = tmp_path / "runs" / "mini"
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    deadline = time.time() + 300
-    while not (run_dir / "supernet" / "checkpoints").exists() and time.time() < deadline:
+    deadline = time.monotonic() + 900  # a bound for a hang, not a timing: the kill waits for the event
+    while not (run_dir / "supernet" / "checkpoints").exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "the supernet step never wrote a checkpoint"
         time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGKILL)  # killed inside the supernet step
     proc.wait()
