@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from nasvl.search.records import load_records
-from nasvl.search.run import run_search
 from tests.search.ray_utils import free_port, kill_pids, processes_mentioning, trial_workers
 
 pytestmark = pytest.mark.ray
@@ -21,13 +20,20 @@ pytestmark = pytest.mark.ray
 RAY = str(Path(sys.executable).with_name("ray"))
 
 
-def _ray_start(*args: str, temp_dir: str) -> None:
+def _env() -> dict[str, str]:
+    """A loopback test cluster needs no auth: `ray start --head` would turn token auth on by itself when
+    a token exists (~/.ray/auth_token, or a private token an earlier local runtime of this process set)."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", RAY_USAGE_STATS_ENABLED="0",
                RAY_AUTH_MODE="disabled")
-    env.pop("RAY_ADDRESS", None)
+    for key in ("RAY_ADDRESS", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        env.pop(key, None)
+    return env
+
+
+def _ray_start(*args: str, temp_dir: str) -> None:
     done = subprocess.run([RAY, "start", *args, "--num-cpus=1", "--node-ip-address=127.0.0.1",
                            "--disable-usage-stats", f"--temp-dir={temp_dir}"],
-                          env=env, timeout=180, capture_output=True, text=True)
+                          env=_env(), timeout=180, capture_output=True, text=True)
     assert done.returncode == 0, f"ray start {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
 
 
@@ -44,16 +50,9 @@ def _raylets(temp_dir: str) -> list[int]:
     return out
 
 
-def test_search_on_two_loopback_nodes(search_setup, tmp_path, monkeypatch) -> None:
-    import ray
-
-    # `ray start --head` turns token auth on by itself when ~/.ray/auth_token exists, and a worker
-    # node then fails to join without the token; a loopback test cluster needs no auth.
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
-
-    ray.shutdown()
-    # A short, private temp dir: Ray's socket paths must stay under 108 bytes, and the address file
-    # it writes there must not redirect anyone else's `ray.init()` to this cluster.
+def test_search_on_two_loopback_nodes(search_setup, tmp_path) -> None:
+    # The driver is a `nasvl search --address` process, as a user runs it: Ray keeps its auth mode
+    # per process, so this test never joins a cluster from the pytest process itself.
     temp_dir = tempfile.mkdtemp(prefix="nvr", dir="/tmp")
     port = free_port()
     seen: dict[int, int] = {}  # trial worker pid -> raylet pid (its node)
@@ -70,17 +69,15 @@ def test_search_on_two_loopback_nodes(search_setup, tmp_path, monkeypatch) -> No
     try:
         _ray_start("--head", f"--port={port}", "--include-dashboard=false", temp_dir=temp_dir)
         _ray_start(f"--address=127.0.0.1:{port}", temp_dir=temp_dir)
-        ray.init(address=f"127.0.0.1:{port}", log_to_driver=False)
-        nodes = [n for n in ray.nodes() if n["Alive"]]
-        assert len(nodes) == 2 and all(n["Resources"].get("CPU") == 1.0 for n in nodes)
-        ray.shutdown()
         watcher.start()
-        spec = search_setup.spec("twonode", strategy="random", options="{budget: 6}", parallel=2, max_frames=12)
+        config = search_setup.config("twonode", strategy="random", options="{budget: 6}", parallel=2, max_frames=12)
         run_dir = tmp_path / "run"
-        summary = run_search(spec, search_setup.ckpt, run_dir, address=f"127.0.0.1:{port}", live=False)
-        assert summary["completed"] == 6 and summary["failed"] == 0
+        done = subprocess.run([sys.executable, "-m", "nasvl.cli", "search", str(config), "--supernet",
+                               str(search_setup.ckpt), "--out", str(run_dir), "--address", f"127.0.0.1:{port}"],
+                              env=_env(), capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
         records = load_records(run_dir)
-        assert len(records.completed) == 6 and records.reruns() == 0
+        assert len(records.completed) == 6 and not records.failed and records.reruns() == 0
         pids = {line["pid"] for line in records.audit()}
         nodes_used = {seen[pid] for pid in pids if pid in seen}
         print(f"two nodes: evaluations ran in worker pids {sorted(pids)} on {len(nodes_used)} node(s) "
@@ -90,6 +87,5 @@ def test_search_on_two_loopback_nodes(search_setup, tmp_path, monkeypatch) -> No
         assert len(nodes_used) == 2
     finally:
         stop.set()
-        ray.shutdown()
         kill_pids(processes_mentioning(temp_dir))  # our cluster only (never `ray stop`: it kills all Ray)
         shutil.rmtree(temp_dir, ignore_errors=True)
