@@ -41,13 +41,13 @@ class Cost:
 
 
 @functools.lru_cache(maxsize=4096)
-def _op_params(op: str, spec: OpSpec) -> int:
+def op_params(op: str, spec: OpSpec) -> int:
     with torch.device("meta"):
         return sum(p.numel() for p in build_op(op, spec).parameters())
 
 
 @functools.lru_cache(maxsize=16384)
-def _op_macs(op: str, spec: OpSpec, h: int, w: int) -> int:
+def op_macs(op: str, spec: OpSpec, h: int, w: int) -> int:
     with torch.device("meta"):
         module = build_op(op, spec)
     if hasattr(module, "macs"):
@@ -95,7 +95,7 @@ class CostModel:
     def _slot_cost(self, slot: ChoiceBlock, op: str) -> tuple[int, int]:
         h, w = self._res[slot.branch][slot.path]
         spec = slot.op_spec()
-        return _op_params(op, spec), _op_macs(op, spec, h, w)
+        return op_params(op, spec), op_macs(op, spec, h, w)
 
     def _stem(self, branch: str) -> tuple[int, int]:
         s = self.space.stem
