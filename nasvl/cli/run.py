@@ -10,11 +10,10 @@ from pathlib import Path
 from rich.console import Console
 
 from nasvl.cluster import init_ray, is_local
-from nasvl.cluster.preflight import job_preflight
 from nasvl.errors import NasvlError
 from nasvl.io import writable_folder
 from nasvl.jobs import load_job, plan, run_job
-from nasvl.jobs.check import check_job, machine_problems
+from nasvl.jobs.check import check_job, job_preflight, machine_problems
 from nasvl.train.run import check_workers
 
 

@@ -97,12 +97,3 @@ def preflight(run_dir: str | Path, *, roots: list[tuple[str, str]] = (), model: 
         raise NasvlError(f"pre-flight failed on {len({line.split(':')[0] for line in lines})} node(s):\n  "
                          + "\n  ".join(lines))
 
-
-def job_preflight(job: Any, run_dir: Path) -> None:
-    """`preflight` for a job: its data roots (those that exist already; the data step writes the others)."""
-    from nasvl.jobs.check import generated
-    from nasvl.jobs.spec import data_paths
-
-    roots = [(where, path) for where, path in data_paths(job) if not generated(job, path)]
-    lang = next((s.language for s in (job.supernet, job.search, job.retrain) if s is not None), None)
-    preflight(run_dir, roots=roots, model=lang.model if lang is not None else None)

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from nasvl.cluster.preflight import preflight
 from nasvl.config import Node
 from nasvl.config.paths import resolve_path
 from nasvl.errors import ConfigError, NasvlError
@@ -174,3 +175,10 @@ def generated(job: JobSpec, path: str) -> bool:
 def missing_data(job: JobSpec) -> list[str]:
     """Data paths that neither exist nor will be written by the job's data step."""
     return [f"{where}: {path}" for where, path in data_paths(job) if not generated(job, path) and not Path(path).exists()]
+
+
+def job_preflight(job: JobSpec, run_dir: Path) -> None:
+    """`preflight` for a job: its data roots (those that exist already; the data step writes the others)."""
+    roots = [(where, path) for where, path in data_paths(job) if not generated(job, path)]
+    lang = next((s.language for s in (job.supernet, job.search, job.retrain) if s is not None), None)
+    preflight(run_dir, roots=roots, model=lang.model if lang is not None else None)
