@@ -33,7 +33,7 @@ from nasvl.data.mixing import build_pair_dataset
 from nasvl.data.pairs import PairDataset
 from nasvl.errors import NasvlError
 from nasvl.space import Architecture
-from nasvl.supernet import ArchSampler, LanguageInput, Network, Supernet, path_modules
+from nasvl.supernet import LanguageInput, Network, Supernet, path_modules
 from nasvl.train.checkpoint import (
     latest_checkpoint,
     load_checkpoint,
@@ -43,6 +43,7 @@ from nasvl.train.checkpoint import (
 )
 from nasvl.train.config import ADAMW_DEFAULT, OptimizerConfig, TrainSpec
 from nasvl.train.logging import TrainLogger
+from nasvl.train.sampling import ArchSampler
 from nasvl.train.schedule import lr_factor
 
 

@@ -10,25 +10,26 @@ concentrates around the middle.
 from __future__ import annotations
 
 import random
-from typing import Any, Literal
+from typing import Literal
 
+from nasvl.cost import CostModel
 from nasvl.errors import ConfigError
 from nasvl.space import Architecture, SearchSpace
 
 
 class ArchSampler:
+    """Draws the path each training step trains; a draw depends only on (seed, step), so every
+    data-parallel rank derives the same path without communicating, and resuming needs no state."""
+
     def __init__(self, space: SearchSpace, seed: int = 0, mode: Literal["uniform", "constrained"] = "uniform",
                  bins: int = 5, max_tries: int = 1000) -> None:
         self.space, self.mode, self.bins, self.max_tries = space, mode, bins, max_tries
         self.seed = seed
-        self.rng = random.Random(seed)
         if mode not in ("uniform", "constrained"):
             raise ConfigError(f"unknown sampling mode {mode!r} (known: constrained, uniform)")
         self._edges: list[float] | None = None
 
-    def _cost(self):  # noqa: ANN202 - lazy import keeps sampling free of the cost model when uniform
-        from nasvl.cost import CostModel
-
+    def _cost(self) -> CostModel:
         return CostModel.for_space(self.space)
 
     def _bin_edges(self) -> list[float]:
@@ -41,13 +42,9 @@ class ArchSampler:
             self._edges = [lo + (hi - lo) * i / self.bins for i in range(self.bins + 1)]
         return self._edges
 
-    def sample(self, step: int | None = None) -> Architecture:
-        """Draw the next architecture; with `step`, the draw depends only on (seed, step).
-
-        The step-keyed form is what training uses: every data-parallel rank derives the
-        same path at the same step without communicating, and resuming needs no state.
-        """
-        rng = random.Random(f"{self.seed}:{step}") if step is not None else self.rng
+    def sample(self, step: int) -> Architecture:
+        """The architecture trained at `step`."""
+        rng = random.Random(f"{self.seed}:{step}")
         if self.mode == "uniform":
             return self.space.sample(rng)
         cost = self._cost()
@@ -61,12 +58,3 @@ class ArchSampler:
                 return arch
         raise ConfigError(f"constrained sampling found no architecture in MACs bin [{lo:.0f}, {hi:.0f}] "
                           f"after {self.max_tries} tries; loosen the constraints or use mode: uniform")
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"rng": self.rng.getstate(), "edges": self._edges}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        rng_state = state["rng"]
-        # JSON/safetensors round-trips turn tuples into lists; random.setstate needs tuples.
-        self.rng.setstate((rng_state[0], tuple(rng_state[1]), rng_state[2]))
-        self._edges = state["edges"]
