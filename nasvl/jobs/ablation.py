@@ -35,9 +35,9 @@ from nasvl.config import Node, YamlDoc, load_yaml, parse_dataclass
 from nasvl.config.names import check_name
 from nasvl.config.paths import resolve_path
 from nasvl.io import RunFolder, atomic_write_json, atomic_write_text
+from nasvl.jobs.evaluate import evaluate_exports
 from nasvl.jobs.runner import run_job
 from nasvl.jobs.spec import EvalDataset, JobSpec, parse_job
-from nasvl.jobs.steps import evaluate_exports
 from nasvl.train.config import LanguageConfig, absolute_language
 
 

@@ -85,3 +85,20 @@ def jsonable(obj: Any) -> Any:
 
 def write_json(report: Mapping[str, Any], path: str | Path) -> Path:
     return atomic_write_json(path, jsonable(report))
+
+
+def attributes_table(report: Mapping[str, Mapping[str, Any]], title: str = "") -> Table | None:
+    """SUC [95% CI] per attribute split (rows, with the video count) and tracker (columns); None if no splits."""
+    attrs = sorted({a for r in report.values() for a in r.get("per_attribute", {})})
+    if not attrs:
+        return None
+    table = Table(title=f"{title}: SUC per attribute [95% CI]".lstrip(": "))
+    table.add_column("Attribute")
+    table.add_column("Videos", justify="right")
+    for name in report:
+        table.add_column(name, justify="right")
+    for a in attrs:
+        n = max(r.get("per_attribute", {}).get(a, {}).get("n_videos", 0) for r in report.values())
+        table.add_row(a.replace("_", " "), str(n),
+                      *(format_suc(r.get("per_attribute", {}).get(a, {})) for r in report.values()))
+    return table
