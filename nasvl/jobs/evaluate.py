@@ -33,7 +33,8 @@ FIRST_BOX = "first-box"
 def evaluate_exports(exports: Mapping[str, str], ds: EvalDataset, out_dir: Path, *, job_file: str | None,
                      language: LanguageConfig, device: str = "cpu", use_language: bool = True,
                      language_fallback: str = "zeros", first_box: bool = False,
-                     language_modes: Sequence[LanguageMode] = LANGUAGE_MODES) -> dict[str, Any]:
+                     language_modes: Sequence[LanguageMode] = LANGUAGE_MODES,
+                     reference: str | None = None) -> dict[str, Any]:
     """Load `ds`, track it with each export ({name: export dir}) and score; returns the evaluation."""
     from nasvl.data.registry import load_dataset
     from nasvl.language import EmbeddingCache
@@ -45,7 +46,7 @@ def evaluate_exports(exports: Mapping[str, str], ds: EvalDataset, out_dir: Path,
     return evaluate_videos(exports, videos, out_dir, cache=cache, benchmark=ds.benchmark,
                            protocol=ds.protocol or default_protocol(ds.format), device=device,
                            use_language=use_language, language_fallback=language_fallback, first_box=first_box,
-                           language_modes=language_modes)
+                           language_modes=language_modes, reference=reference)
 
 
 def _no_sensitivity(net: Any, use_language: bool) -> str | None:
@@ -60,10 +61,12 @@ def _no_sensitivity(net: Any, use_language: bool) -> str | None:
 def evaluate_videos(exports: Mapping[str, str], videos: Sequence[Video], out_dir: Path, *, cache: Any,
                     benchmark: str | None, protocol: str, device: str = "cpu", use_language: bool = True,
                     language_fallback: str = "zeros", first_box: bool = False,
-                    language_modes: Sequence[LanguageMode] = LANGUAGE_MODES) -> dict[str, Any]:
+                    language_modes: Sequence[LanguageMode] = LANGUAGE_MODES,
+                    reference: str | None = None) -> dict[str, Any]:
     """Track `videos` with each export, in every language mode for VL trackers, score, write report.json.
 
-    `cache` embeds descriptions (an `EmbeddingCache`, or anything with `warm(texts)` and `get(text)`).
+    `cache` embeds descriptions (an `EmbeddingCache`, or anything with `warm(texts)` and `get(text)`);
+    `reference` is the tracker the others are compared with (default: the first).
     """
     from nasvl.export import load_subnet
     from nasvl.metrics.dataset import evaluate_dataset
@@ -80,6 +83,8 @@ def evaluate_videos(exports: Mapping[str, str], videos: Sequence[Video], out_dir
 
     modes = list(dict.fromkeys(("correct", *language_modes))) if language_modes else []
     names = [*exports, *([FIRST_BOX] if first_box else [])]
+    if reference is not None and reference not in names:
+        raise ConfigError(f"reference tracker {reference!r} is none of the trackers ({', '.join(names)})")
     clash = sorted({f"{t}.{m}" for t in exports for m in modes} & set(names))
     if clash:
         raise ConfigError(f"tracker name(s) {clash} clash with the results folders of language modes "
@@ -127,7 +132,7 @@ def evaluate_videos(exports: Mapping[str, str], videos: Sequence[Video], out_dir
         elif name in skipped:
             sensitivity[name] = {"skipped": skipped[name]}
     evaluation = {"protocol": protocol, "n_videos": len(videos), "trackers": report,
-                  "differences": tracker_differences(report, videos) if len(names) > 1 else {},
+                  "differences": tracker_differences(report, videos, reference) if len(names) > 1 else {},
                   "language_sensitivity": sensitivity}
     write_json(evaluation, out_dir / "report.json")
     return evaluation
