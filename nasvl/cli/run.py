@@ -71,11 +71,11 @@ def _run(args: argparse.Namespace) -> int:
         job_preflight(job, run_dir)
     result = run_job(job, run_dir, resume=args.resume, address=args.address, workers=workers, console=console)
     if (run_dir / "evaluate" / "DONE.json").is_file():
-        from nasvl.metrics.report import print_table
+        from nasvl.jobs.evaluate import print_evaluation
 
         for ds, info in json.loads((run_dir / "evaluate" / "DONE.json").read_text())["outputs"]["datasets"].items():
-            report = json.loads(Path(info["report"]).read_text())
-            print_table(report, title=f"{job.name} — {ds}", console=console)
+            evaluation = json.loads(Path(info["report"]).read_text())
+            print_evaluation(evaluation, title=f"{job.name} — {ds}", console=console)
     _summary(console, run_dir)
     times = ", ".join(f"{k} {v:.0f}s" for k, v in result["timings"].items())
     console.print(f"[bold]job {job.name} done[/bold] ({times or 'all steps were already complete'})")

@@ -35,10 +35,15 @@ from nasvl.config import Node, YamlDoc, load_yaml, parse_dataclass
 from nasvl.config.names import check_name
 from nasvl.config.paths import resolve_path
 from nasvl.io import RunFolder, atomic_write_json, atomic_write_text
+from nasvl.jobs.evaluate import evaluate_exports
 from nasvl.jobs.runner import run_job
 from nasvl.jobs.spec import EvalDataset, JobSpec, parse_job
-from nasvl.jobs.steps import evaluate_exports
+from nasvl.metrics.report import format_diff, format_suc, jsonable
+from nasvl.metrics.sensitivity import LanguageMode
 from nasvl.train.config import LanguageConfig, absolute_language
+
+# The language modes of the ablation's sensitivity columns (nasvl.metrics.sensitivity).
+ABLATION_MODES: tuple[LanguageMode, ...] = ("correct", "none", "deranged")
 
 
 @dataclass(frozen=True)
@@ -144,12 +149,19 @@ def _run_variants(plan: AblationPlan, folder: RunFolder, *, resume: bool, addres
             vdir = folder.path(_slug(v.name))
             run_job(job, vdir, resume=resume, address=address, console=console)
             exports[v.name] = json.loads((vdir / "retrain" / "DONE.json").read_text())["outputs"]["export"]
-        report = evaluate_exports({"tracker": exports[v.reuse or v.name]}, plan.evaluate,
-                                  folder.path("_eval", _slug(v.name)), job_file=plan.doc.file,
-                                  language=plan.language, use_language=v.use_language)
-        o = report["tracker"]["overall"]
-        rows.append({"variant": v.name, "note": v.note, "suc": o["suc"], "prec": o["prec"],
-                     "norm_prec": o["norm_prec"]})
+        evaluation = evaluate_exports({"tracker": exports[v.reuse or v.name]}, plan.evaluate,
+                                      folder.path("_eval", _slug(v.name)), job_file=plan.doc.file,
+                                      language=plan.language, use_language=v.use_language,
+                                      language_modes=ABLATION_MODES)
+        o = evaluation["trackers"]["tracker"]["overall"]
+        sens = evaluation["language_sensitivity"].get("tracker", {})
+        row = {"variant": v.name, "note": v.note, "suc": o["suc"], "suc_ci": o["suc_ci"], "n_videos": o["n_videos"],
+               "prec": o["prec"], "norm_prec": o["norm_prec"]}
+        if "modes" in sens:
+            row.update({f"delta_{m}": sens["modes"][m]["diff_vs_correct"] for m in ABLATION_MODES[1:]})
+        else:
+            row["sensitivity_skipped"] = sens.get("skipped", "no language modes")
+        rows.append(row)
     _write_table(rows, run_dir, plan.name, plan.evaluate.name, console)
     return run_dir
 
@@ -167,15 +179,21 @@ def _substitute_data(value: dict[str, Any], doc: YamlDoc, runs_dir: str | Path) 
 
 
 def _write_table(rows: list[dict[str, Any]], run_dir: Path, name: str, dataset: str, console: Console) -> None:
+    # Δ columns: SUC(mode) - SUC(correct description) overall, with the paired 95 % bootstrap CI; a
+    # tracker without language (or evaluated without it) has none ("–").
+    cols = ("variant", "SUC [95% CI]", "P", "PNorm", *(f"Δ {m} [95% CI]" for m in ABLATION_MODES[1:]),
+            "paper analogue")
     table = Table(title=f"{name} — {dataset}")
-    for col in ("variant", "SUC", "P", "PNorm", "paper analogue"):
+    for col in cols:
         table.add_column(col)
-    lines = ["| variant | SUC | P | PNorm | paper analogue |", "|---|---:|---:|---:|---|"]
+    lines = ["| " + " | ".join(cols) + " |", "|---|" + "---:|" * (len(cols) - 2) + "---|"]
     for r in rows:
-        vals = [f"{100 * r[k]:.1f}" for k in ("suc", "prec", "norm_prec")]
+        vals = [format_suc(r), *(f"{100 * r[k]:.1f}" for k in ("prec", "norm_prec")),
+                *(format_diff(r.get(f"delta_{m}", {}).get("overall")) for m in ABLATION_MODES[1:])]
         table.add_row(r["variant"], *vals, r["note"])
         lines.append(f"| {r['variant']} | {' | '.join(vals)} | {r['note']} |")
     console.print(table)
+    console.print("Δ: SUC with that description minus SUC with the correct one (points); *: the CI excludes 0")
     atomic_write_text(run_dir / "ablation.md", "\n".join(lines) + "\n")
-    atomic_write_json(run_dir / "ablation.json", rows, sort_keys=False)
+    atomic_write_json(run_dir / "ablation.json", jsonable(rows), sort_keys=False)
     console.print(f"table written to {run_dir / 'ablation.md'}")

@@ -10,7 +10,7 @@
     export:   {top: 1}
     retrain:  {train: ...}                   # pairs default to the supernet's
     baseline: {space: ..., train: ...}       # optional vision-only tracker with the searched backbone
-    evaluate: {datasets: [...], first_box: true}
+    evaluate: {datasets: [...], first_box: true, language_modes: [correct, none, deranged, template]}
 
 `${data}` in any string is the synthetic benchmark's folder; `${roots.NAME}` a
 declared dataset root. Every section is validated up front, errors naming the
@@ -32,6 +32,7 @@ from nasvl.config.paths import cli_path, resolve_path, resolve_str
 from nasvl.data.mixing import PairsConfig
 from nasvl.data.registry import FORMATS
 from nasvl.metrics.protocols import PROTOCOL_NAMES
+from nasvl.metrics.sensitivity import LANGUAGE_MODES, LanguageMode
 from nasvl.search.config import SearchSpec, search_spec_from_nodes
 from nasvl.space import SearchSpace, load_space
 from nasvl.train.config import TrainSpec, train_spec_from_nodes
@@ -66,6 +67,9 @@ class EvaluateSpec:
     language_fallback: Literal["zeros", "template"] = "zeros"
     use_language: bool = True        # False: track without descriptions (ablation)
     device: str = "cpu"
+    # VL trackers are also tracked in these modes for the language-sensitivity report
+    # (nasvl.metrics.sensitivity); [] turns it off. Trackers without language are skipped.
+    language_modes: tuple[LanguageMode, ...] = LANGUAGE_MODES
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 
-from nasvl.config.paths import DEFAULT_CACHE_DIR, resolve_path
+from nasvl.config.paths import resolve_path
 from nasvl.errors import NasvlError
 from nasvl.io import contained
-from nasvl.jobs.spec import EvalDataset, JobSpec
+from nasvl.jobs.spec import JobSpec
 from nasvl.train.checkpoint import latest_checkpoint
-from nasvl.train.config import LanguageConfig
 
 
 @dataclass
@@ -145,43 +143,8 @@ def _trackers(ctx: JobContext) -> dict[str, str]:
     return out
 
 
-def evaluate_exports(exports: dict[str, str], ds: EvalDataset, out_dir: Path, *, job_file: str,
-                     language: LanguageConfig, device: str = "cpu", use_language: bool = True,
-                     language_fallback: str = "zeros", first_box: bool = False) -> dict[str, Any]:
-    """Track `ds` with each exported tracker (pysot results layout under out_dir/results) and score them."""
-    from nasvl.data.registry import load_dataset
-    from nasvl.export import load_subnet
-    from nasvl.language import EmbeddingCache
-    from nasvl.metrics.dataset import evaluate_dataset
-    from nasvl.metrics.protocols import default_protocol
-    from nasvl.metrics.report import write_json
-    from nasvl.metrics.results_io import write_results
-    from nasvl.tracking.run import track_video
-    from nasvl.tracking.tracker import build_tracker
-
-    videos = load_dataset(resolve_path(ds.root, job_file), ds.format, ds.split, strict=True)
-    videos = videos[: ds.max_videos] if ds.max_videos else videos
-    cache = EmbeddingCache(language.cache_dir or DEFAULT_CACHE_DIR, language.model)
-    cache.warm([v.description for v in videos if v.description])
-    results = out_dir / "results"
-    frames = {v.name: [v.frame(i) for i in range(len(v))] for v in videos}  # decoded once for all trackers
-    for name, export in exports.items():
-        net = load_subnet(export, device)
-        tracker = build_tracker(net, benchmark=ds.benchmark, embed_text=cache.get if use_language else None,
-                                device=device, language_fallback=language_fallback)  # type: ignore[arg-type]
-        for video in videos:
-            text = video.description if use_language else None
-            write_results(results, name, video.name, track_video(tracker, frames[video.name], video.boxes[0], text))
-    if first_box:
-        for video in videos:
-            write_results(results, "first-box", video.name, np.repeat(video.boxes[:1], len(video), axis=0))
-    report = evaluate_dataset(videos, results, trackers=[*exports, *(["first-box"] if first_box else [])],
-                              protocol=ds.protocol or default_protocol(ds.format))
-    write_json(report, out_dir / "report.json")
-    return report
-
-
 def run_evaluate(ctx: JobContext, resume: bool) -> dict[str, Any]:
+    from nasvl.jobs.evaluate import evaluate_exports
     from nasvl.metrics.plots import plot_attributes, plot_curves
 
     ev = ctx.job.evaluate
@@ -189,17 +152,35 @@ def run_evaluate(ctx: JobContext, resume: bool) -> dict[str, Any]:
     outputs: dict[str, Any] = {"datasets": {}}
     for ds in ev.datasets:  # type: ignore[union-attr]
         folder = ctx.step_dir("evaluate", ds.name)
-        report = evaluate_exports(_trackers(ctx), ds, folder, job_file=ctx.job.file, language=lang,
-                                  device=ev.device, use_language=ev.use_language,  # type: ignore[union-attr]
-                                  language_fallback=ev.language_fallback, first_box=ev.first_box)  # type: ignore[union-attr]
+        evaluation = evaluate_exports(_trackers(ctx), ds, folder, job_file=ctx.job.file, language=lang,
+                                      device=ev.device, use_language=ev.use_language,  # type: ignore[union-attr]
+                                      language_fallback=ev.language_fallback,  # type: ignore[union-attr]
+                                      first_box=ev.first_box, language_modes=ev.language_modes)  # type: ignore[union-attr]
+        report = evaluation["trackers"]
         plots = [str(p) for p in plot_curves(report, folder / "plots", title=ds.name)]
         attr = plot_attributes(report, folder / "plots" / "attributes.png", title=ds.name)
         if attr is not None:
             plots.append(str(attr))
         outputs["datasets"][ds.name] = {
-            "overall": {t: {k: report[t]["overall"][k] for k in ("suc", "prec", "norm_prec")} for t in report},
+            "overall": {t: {k: report[t]["overall"][k] for k in ("suc", "suc_ci", "n_videos", "prec", "norm_prec")}
+                        for t in report},
+            "language_sensitivity": _sensitivity_summary(evaluation["language_sensitivity"]),
             "plots": plots, "report": str(folder / "report.json")}
     return outputs
+
+
+def _sensitivity_summary(sensitivity: dict[str, Any]) -> dict[str, Any]:
+    """Per VL tracker: SUC [CI] per mode and each mode's overall difference from correct (the rest
+    is in report.json)."""
+    out: dict[str, Any] = {}
+    for name, sens in sensitivity.items():
+        if "skipped" in sens:
+            out[name] = sens
+            continue
+        out[name] = {mode: {"suc": m["overall"]["suc"], "suc_ci": m["overall"]["suc_ci"],
+                            **({"diff_vs_correct": m["diff_vs_correct"]["overall"]} if "diff_vs_correct" in m else {})}
+                     for mode, m in sens["modes"].items()}
+    return out
 
 
 STEP_FUNCTIONS = {"data": run_data, "supernet": run_supernet, "search": run_search, "export": run_export,

@@ -20,11 +20,15 @@ import numpy as np
 
 from nasvl.data.video import Video
 from nasvl.errors import DataError
+from nasvl.metrics.bootstrap import bootstrap_mean
 from nasvl.metrics.ope import NORM_PRECISION_INDEX, PRECISION_INDEX, evaluate_sequence
 from nasvl.metrics.protocols import GOT10K, Protocol, get_protocol, score_sequence
 from nasvl.metrics.results_io import NO_RESULTS, list_trackers, read_results, result_path
 
 _CURVES = ("success_curve", "precision_curve", "norm_precision_curve")
+# Boolean tags whose complement is a split of its own: "the description is needed" only means
+# something next to the videos where it is not.
+COMPLEMENTS = {"description_needed": "description_not_needed"}
 
 
 def _bound(video: Video) -> tuple[float, float] | None:
@@ -52,10 +56,15 @@ def _summary(per_video: Sequence[dict[str, Any]], protocol: Protocol = GOT10K) -
     scored = [r for r in per_video if r["n_valid"] > 0 or not protocol.skip_unscored_videos]
     if not scored:
         nan = float("nan")
-        return {"suc": nan, "prec": nan, "norm_prec": nan, "n_videos": 0, "protocol": protocol.name,
+        return {"suc": nan, "suc_ci": [nan, nan], "ci_note": "no videos", "prec": nan, "norm_prec": nan,
+                "n_videos": 0, "protocol": protocol.name,
                 **{k: [nan] * len(per_video[0][k]) if per_video else [] for k in _CURVES}}
     mean = {k: np.mean([r[k] for r in scored], axis=0) for k in _CURVES}
-    return {"suc": float(np.mean(mean["success_curve"])), "prec": float(mean["precision_curve"][PRECISION_INDEX]),
+    # SUC is the mean of per-video SUCs, so its interval is the bootstrap over those videos.
+    ci = bootstrap_mean([r["suc"] for r in scored])
+    return {"suc": float(np.mean(mean["success_curve"])), "suc_ci": [ci.lo, ci.hi],
+            **({"ci_note": ci.note} if ci.note else {}),
+            "prec": float(mean["precision_curve"][PRECISION_INDEX]),
             "norm_prec": float(mean["norm_precision_curve"][NORM_PRECISION_INDEX]), "n_videos": len(scored),
             "protocol": protocol.name, **{k: v.tolist() for k, v in mean.items()}}
 
@@ -70,6 +79,22 @@ def _ao_ious(video: Video, pred: np.ndarray, result: dict[str, Any]) -> np.ndarr
         ious = evaluate_sequence(_clip(padded, bound), _clip(video.boxes, bound), video.absent)["ious"]
     tail = ious[1:]
     return tail[np.isfinite(tail)]
+
+
+def attribute_splits(videos: Sequence[Video]) -> dict[str, list[str]]:
+    """{attribute: names of the videos that have it} for every boolean attribute some video has,
+    plus the complement of each tag in `COMPLEMENTS` (e.g. description_not_needed)."""
+    out: dict[str, list[str]] = {}
+    keys = sorted({k for v in videos for k, x in v.attributes.items() if isinstance(x, bool)})
+    for key in keys:
+        members = [v.name for v in videos if v.attributes.get(key) is True]
+        if members:
+            out[key] = members
+        if key in COMPLEMENTS:
+            rest = [v.name for v in videos if v.attributes.get(key) is False]
+            if rest:
+                out[COMPLEMENTS[key]] = rest
+    return out
 
 
 def evaluate_tracker(videos: Sequence[Video], predictions: Mapping[str, np.ndarray],
@@ -98,11 +123,8 @@ def evaluate_tracker(videos: Sequence[Video], predictions: Mapping[str, np.ndarr
         n_frames=int(len(ious)),
     )
     per_attribute = {}
-    keys = sorted({k for v in videos for k, x in v.attributes.items() if isinstance(x, bool)})
-    for key in keys:
-        members = [per_video[v.name] for v in videos if v.attributes.get(key) is True]
-        if members:
-            per_attribute[key] = _summary(members, proto)
+    for key, members in attribute_splits(videos).items():
+        per_attribute[key] = _summary([per_video[name] for name in members], proto)
     return {"protocol": proto.name, "overall": overall, "per_video": per_video, "per_attribute": per_attribute}
 
 

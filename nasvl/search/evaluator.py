@@ -29,7 +29,7 @@ from nasvl.metrics.dataset import evaluate_tracker
 from nasvl.search.result import TrialResult
 from nasvl.space import Architecture
 from nasvl.supernet import Supernet, recalibrate_bn
-from nasvl.tracking.run import first_frames, track_video
+from nasvl.tracking.run import first_frames, track_videos
 from nasvl.tracking.tracker import build_tracker
 from nasvl.train.loop import language_input
 
@@ -92,11 +92,8 @@ class Evaluator:
     def track(self, arch: Architecture) -> dict[str, Any]:
         tracker = build_tracker((self.supernet, arch), benchmark=self.cfg.benchmark, embed_text=self._embed,
                                 device=self.device, language_fallback=self.cfg.language_fallback)
-        predictions = {}
-        for video in self.videos:
-            text = video.description if self.cfg.use_language else None
-            predictions[video.name] = track_video(tracker, self.frames[video.name], video.boxes[0], text)
-        return evaluate_tracker(self.videos, predictions)
+        texts = {v.name: v.description for v in self.videos} if self.cfg.use_language else None
+        return evaluate_tracker(self.videos, track_videos(tracker, self.videos, self.frames, texts))
 
     def evaluate(self, arch: Architecture) -> TrialResult:
         started = time.perf_counter()

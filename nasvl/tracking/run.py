@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -20,6 +20,13 @@ def track_video(tracker: Tracker, frames: Sequence[np.ndarray], init_box: Sequen
         box, _ = tracker.track(frames[i])
         boxes[i] = box
     return boxes
+
+
+def track_videos(tracker: Tracker, videos: Sequence[Video], frames: Mapping[str, Sequence[np.ndarray]],
+                 texts: Mapping[str, str | None] | None = None) -> dict[str, np.ndarray]:
+    """OPE over a set of videos with decoded `frames` ({video: frames}); `texts` gives each video's
+    description (None or a missing name: no description). Returns {video: N×4 boxes}."""
+    return {v.name: track_video(tracker, frames[v.name], v.boxes[0], (texts or {}).get(v.name)) for v in videos}
 
 
 def first_frames(video: Video, limit: int | None) -> Video:
