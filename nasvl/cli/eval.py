@@ -89,7 +89,6 @@ def _track_exports(args: argparse.Namespace, title: str) -> tuple[dict, Path]:
     from nasvl.io import writable_folder
     from nasvl.jobs.evaluate import evaluate_exports
     from nasvl.jobs.spec import EvalDataset
-    from nasvl.language import default_cache_dir
     from nasvl.train.config import LanguageConfig
 
     if args.out is None:
@@ -105,7 +104,7 @@ def _track_exports(args: argparse.Namespace, title: str) -> tuple[dict, Path]:
     writable_folder(args.out, "--out folder")
     ds = EvalDataset(name=args.dataset.name, root=str(args.dataset), format=args.format, split=args.split,
                      benchmark=args.benchmark, protocol=args.protocol, max_videos=args.max_videos)
-    language = LanguageConfig(model=args.language_model, cache_dir=str(args.embed_cache or default_cache_dir()))
+    language = LanguageConfig(model=args.language_model, cache_dir=str(args.embed_cache) if args.embed_cache else None)
     evaluation = evaluate_exports(exports, ds, args.out, job_file=None, language=language, device=args.device,
                                   language_fallback=args.language_fallback, first_box=not args.no_first_box,
                                   language_modes=modes, reference=args.reference)  # type: ignore[arg-type]

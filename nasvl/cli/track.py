@@ -69,10 +69,11 @@ def _track(args: argparse.Namespace) -> int:
     subnet = load_subnet(args.model, device=args.device)
     embed_text = None
     if args.text and args.text.strip():
-        from nasvl.language import EmbeddingCache, default_cache_dir
+        from nasvl.language import EmbeddingCache, embedding_cache
 
-        cache_dir = None if args.no_embed_cache else (args.embed_cache or default_cache_dir())
-        embed_text = EmbeddingCache(cache_dir, args.language_model, device=args.device).get
+        cache = (EmbeddingCache(None, args.language_model, device=args.device) if args.no_embed_cache
+                 else embedding_cache(args.embed_cache, args.language_model, device=args.device))
+        embed_text = cache.get
     tracker = build_tracker(subnet, args.params, embed_text=embed_text, device=args.device,
                             language_fallback=args.language_fallback, benchmark=args.benchmark)
 

@@ -15,9 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# The embedding cache when a config names none (under the working directory, rule 3).
-DEFAULT_CACHE_DIR = "runs/cache/embeddings"
-
 
 def resolve_path(path: str | Path, source: str | Path | None = None) -> Path:
     """`path` made absolute by the rule above; `source` is the YAML file it was written in.

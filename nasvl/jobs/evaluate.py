@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
-from nasvl.config.paths import DEFAULT_CACHE_DIR, resolve_path
+from nasvl.config.paths import resolve_path
 from nasvl.data.video import Video
 from nasvl.errors import ConfigError
 from nasvl.jobs.spec import EvalDataset
@@ -37,12 +37,12 @@ def evaluate_exports(exports: Mapping[str, str], ds: EvalDataset, out_dir: Path,
                      reference: str | None = None) -> dict[str, Any]:
     """Load `ds`, track it with each export ({name: export dir}) and score; returns the evaluation."""
     from nasvl.data.registry import load_dataset
-    from nasvl.language import EmbeddingCache
+    from nasvl.language import embedding_cache
     from nasvl.metrics.protocols import default_protocol
 
     videos = load_dataset(resolve_path(ds.root, job_file), ds.format, ds.split, strict=True)
     videos = videos[: ds.max_videos] if ds.max_videos else videos
-    cache = EmbeddingCache(language.cache_dir or DEFAULT_CACHE_DIR, language.model)
+    cache = embedding_cache(language.cache_dir, language.model)
     return evaluate_videos(exports, videos, out_dir, cache=cache, benchmark=ds.benchmark,
                            protocol=ds.protocol or default_protocol(ds.format), device=device,
                            use_language=use_language, language_fallback=language_fallback, first_box=first_box,

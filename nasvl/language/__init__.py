@@ -6,7 +6,7 @@ f_l = cache.get("a black dog running on grass")   # (384,) float32, or None for 
 
 from __future__ import annotations
 
-from nasvl.language.cache import CacheCorruptWarning, EmbeddingCache, default_cache_dir
+from nasvl.language.cache import CacheCorruptWarning, EmbeddingCache, default_cache_dir, embedding_cache
 from nasvl.language.encoder import (
     DEFAULT_LANGUAGE_MODEL,
     LanguageEncoder,
@@ -21,7 +21,7 @@ __all__ = [
     "EmbeddingCache",
     "LanguageEncoder",
     "TextTruncatedWarning",
-    "default_cache_dir",
+    "default_cache_dir", "embedding_cache",
     "has_description",
     "resolve_model_dir",
 ]

@@ -44,6 +44,13 @@ def default_cache_dir() -> Path:
     return Path(base).expanduser() / "nasvl" / "embeddings"
 
 
+def embedding_cache(cache_dir: str | Path | None, model: LanguageEncoder | str = DEFAULT_LANGUAGE_MODEL, *,
+                    device: str = "cpu") -> EmbeddingCache:
+    """The embedding cache a config or flag names, else the one default (`default_cache_dir()`):
+    embeddings depend only on (model, text), so every run on a machine shares them."""
+    return EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir(), model, device=device)
+
+
 class EmbeddingCache:
     """Embeddings of descriptions, computed once per (model, text) and shared across runs.
 

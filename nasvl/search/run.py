@@ -23,12 +23,12 @@ import torch
 from torch.utils.data import default_collate
 
 from nasvl.cluster import init_ray, raise_worker_error
-from nasvl.config.paths import DEFAULT_CACHE_DIR, resolve_path
+from nasvl.config.paths import resolve_path
 from nasvl.data.mixing import build_pair_dataset
 from nasvl.data.registry import load_dataset
 from nasvl.errors import ConfigError, NasvlError
 from nasvl.io import atomic_write_json
-from nasvl.language import EmbeddingCache
+from nasvl.language import embedding_cache
 from nasvl.search.config import SearchSpec
 from nasvl.search.live import LiveTable
 from nasvl.search.records import load_records, read_json_file
@@ -41,7 +41,7 @@ EXPERIMENT = "search"
 
 
 def _embeddings(spec: SearchSpec, texts: list[str], dim: int) -> dict[str, torch.Tensor]:
-    cache = EmbeddingCache(spec.language.cache_dir or DEFAULT_CACHE_DIR, spec.language.model)
+    cache = embedding_cache(spec.language.cache_dir, spec.language.model)
     if cache.dim != dim:
         raise ConfigError(f"language model gives {cache.dim}-d embeddings, the space's mixers take {dim}",
                           file=spec.file, path="language.model")

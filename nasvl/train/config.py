@@ -28,7 +28,7 @@ from nasvl.config.limits import (
     TRAIN_STEPS,
     bounded,
 )
-from nasvl.config.paths import DEFAULT_CACHE_DIR, resolve_path, resolve_str
+from nasvl.config.paths import resolve_path, resolve_str
 from nasvl.data.mixing import PairsConfig, parse_pairs_config
 from nasvl.errors import ConfigError
 
@@ -171,7 +171,7 @@ def absolute_language(language: LanguageConfig, source: str | Path | None) -> La
     elif model.startswith((".", "~")):
         model = str(resolve_path(model, source))
     return dataclasses.replace(language, model=model,
-                               cache_dir=resolve_str(language.cache_dir or DEFAULT_CACHE_DIR, source))
+                               cache_dir=resolve_str(language.cache_dir, source) if language.cache_dir else None)
 
 
 def load_train_spec(path: str | Path, *, require_space: bool = True) -> TrainSpec:

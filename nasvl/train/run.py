@@ -21,10 +21,10 @@ import torch
 
 from nasvl.cluster import init_ray, raise_worker_error
 from nasvl.config.limits import TRAIN_WORKERS
-from nasvl.config.paths import DEFAULT_CACHE_DIR, resolve_path
+from nasvl.config.paths import resolve_path
 from nasvl.errors import ConfigError, NasvlError
 from nasvl.export import load_subnet, save_subnet
-from nasvl.language import EmbeddingCache
+from nasvl.language import embedding_cache
 from nasvl.space import load_space
 from nasvl.supernet import Network, Subnet, build_supernet
 from nasvl.train.config import TrainSpec, fit_pairs
@@ -37,7 +37,7 @@ def _embeddings(spec: TrainSpec, net: Network) -> dict[str, torch.Tensor] | None
         return None
     from nasvl.data.mixing import build_pair_dataset
 
-    cache = EmbeddingCache(spec.language.cache_dir or DEFAULT_CACHE_DIR, spec.language.model)
+    cache = embedding_cache(spec.language.cache_dir, spec.language.model)
     if cache.dim != net.space.mixer.language_dim:
         raise ConfigError(f"language model {spec.language.model!r} gives {cache.dim}-d embeddings but the space's "
                           f"mixer.language_dim is {net.space.mixer.language_dim}", file=spec.file,
