@@ -19,13 +19,15 @@ def _search(args: argparse.Namespace) -> int:
         return _report(Path(args.run_dir))
     if not args.supernet:
         raise ConfigError("nasvl search CONFIG.yaml needs --supernet CHECKPOINT (from nasvl train-supernet)")
-    from nasvl.search.config import load_search_spec
+    from nasvl.search.config import load_search_spec, with_strategy
     from nasvl.search.run import run_search
 
     spec = load_search_spec(args.target)
     search = spec.search
     if args.strategy:
-        search = dataclasses.replace(search, strategy=args.strategy, options={})
+        search, note = with_strategy(search, args.strategy)
+        if note:
+            Console().print(note)
     if args.workers:
         search = dataclasses.replace(search, trials_in_parallel=args.workers)
     spec = dataclasses.replace(spec, search=search)
@@ -73,7 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("target", help="search config YAML, or 'report'")
     p.add_argument("run_dir", nargs="?", help="with 'report': the search run folder")
     p.add_argument("--supernet", help="supernet checkpoint from nasvl train-supernet")
-    p.add_argument("--strategy", help="override the config's strategy (with its default options)")
+    p.add_argument("--strategy", help="override the config's strategy (with the options the config gives for it: "
+                   "search.options for its own strategy, search.strategy_options.X for another)")
     p.add_argument("--workers", type=int, default=None, help="trials evaluated in parallel")
     p.add_argument("--address", default=None, help="Ray cluster address (auto or HOST:PORT); default local")
     p.add_argument("--resume", action="store_true", help="continue a killed search from its search_state.json")

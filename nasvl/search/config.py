@@ -7,6 +7,8 @@
     search:
       strategy: spos_evolution
       options: {population: 16, generations: 4}
+      strategy_options:                               # options of the other strategies, used when the
+        random: {budget: 48}                          #   command line picks one (--strategy random)
       objectives: [suc]                               # or [suc, latency_ms] / [suc, macs]
       trials_in_parallel: 2                           # concurrent Tune trials (workers)
       cpus_per_trial: 1
@@ -39,6 +41,7 @@ from nasvl.config.limits import (
 from nasvl.config.paths import resolve_str
 from nasvl.data.mixing import PairsConfig, parse_pairs_config
 from nasvl.data.registry import FORMATS
+from nasvl.errors import ConfigError
 from nasvl.search.evaluator import EvalConfig
 from nasvl.search.result import MAXIMIZE, MINIMIZE
 from nasvl.search.strategy import STRATEGIES
@@ -56,6 +59,9 @@ class ValConfig:
 class SearchConfig:
     strategy: str = "spos_evolution"
     options: dict[str, Any] = field(default_factory=dict)
+    # Options for strategies other than `strategy`: `--strategy X` takes X's from here, so switching
+    # strategy on the command line never drops what the file says about X.
+    strategy_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     seed: int = 0
     objectives: tuple[str, ...] = ("suc",)
     trials_in_parallel: int = bounded(TRIALS_IN_PARALLEL, 1, minimum=1)
@@ -94,6 +100,13 @@ def search_spec_from_nodes(name: str, val_node: Node, pairs_node: Node | None, l
     if search.strategy not in STRATEGIES:
         raise s.child("strategy").error(f"unknown strategy {search.strategy!r} (known: "
                                         f"{', '.join(STRATEGIES.names())})")
+    for name in search.strategy_options:
+        if name not in STRATEGIES:
+            raise s.child("strategy_options").child(name).error(
+                f"unknown strategy {name!r} (known: {', '.join(STRATEGIES.names())})")
+    if search.strategy in search.strategy_options and search.options:
+        raise s.child("strategy_options").child(search.strategy).error(
+            f"options for {search.strategy!r} are also given under search.options; give them in one place")
     for i, obj in enumerate(search.objectives):
         if obj not in MAXIMIZE + MINIMIZE:
             raise s.child("objectives").child(i).error(
@@ -108,6 +121,27 @@ def search_spec_from_nodes(name: str, val_node: Node, pairs_node: Node | None, l
         pairs = absolute_sources(pairs, source)
     return SearchSpec(name, val, pairs, absolute_language(parse_dataclass(LanguageConfig, language), source),
                       search, s.doc.file)
+
+
+def with_strategy(search: SearchConfig, name: str) -> tuple[SearchConfig, str | None]:
+    """`search` switched to strategy `name` with the options the file gives for it.
+
+    Returns the new config and a note for the user when the file gives no options for `name`
+    (its defaults then apply: say so rather than silently running e.g. random's budget of 1000).
+    """
+    if name not in STRATEGIES:
+        raise ConfigError(f"--strategy: unknown strategy {name!r} (known: {', '.join(STRATEGIES.names())})")
+    if name in search.strategy_options:
+        options = dict(search.strategy_options[name])
+    elif name == search.strategy:
+        options = dict(search.options)
+    else:
+        options = {}
+    note = None
+    if not options and name != search.strategy:
+        note = (f"strategy {name!r}: the config gives no options for it (search.strategy_options.{name}); "
+                "using its defaults")
+    return dataclasses.replace(search, strategy=name, options=options), note
 
 
 # EvalConfig lives with the evaluator; its sizes are bounded here, where the search file is parsed.
