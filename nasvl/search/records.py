@@ -96,6 +96,11 @@ class Records:
         }
 
 
+def full_score_records(records: Records) -> list[Record]:
+    """Completed records scored on the full validation set (what rankings across trials compare)."""
+    return records.completed
+
+
 def read_json_file(path: Path, what: str) -> Any:
     """A JSON file of a run folder (possibly someone else's): bounded, and any defect is one clear error."""
     if not path.is_file():
