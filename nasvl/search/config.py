@@ -15,6 +15,7 @@
       gpus_per_trial: 0                               # a fraction lets trials share a GPU
       max_failures: 2                                 # retries of a failed/killed trial
       eval: {max_frames: 60, recalibration_batches: 8}
+      rungs: [{max_videos: 2, max_frames: 20, promote: 0.25}]   # multi-fidelity (nasvl.search.rungs)
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from nasvl.data.registry import FORMATS
 from nasvl.errors import ConfigError
 from nasvl.search.evaluator import EvalConfig
 from nasvl.search.result import MAXIMIZE, MINIMIZE
+from nasvl.search.rungs import Rung
 from nasvl.search.strategy import STRATEGIES
 from nasvl.train.config import LanguageConfig, absolute_language, absolute_sources, check_pairs_size
 
@@ -69,6 +71,7 @@ class SearchConfig:
     gpus_per_trial: float = bounded(TRIAL_RESOURCES, 0.0, minimum=0)
     max_failures: int = bounded(TRIAL_RETRIES, 2, minimum=0)  # -1 (retry forever) would hang on a bad trial
     eval: EvalConfig = field(default_factory=EvalConfig)
+    rungs: tuple[Rung, ...] = ()  # cheap rungs before `eval`, cheapest first (multi-fidelity)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ def search_spec_from_nodes(name: str, val_node: Node, pairs_node: Node | None, l
     if search.cpus_per_trial == 0 and search.gpus_per_trial == 0:
         raise s.child("cpus_per_trial").error("a trial needs some CPU or GPU (cpus_per_trial or gpus_per_trial > 0)")
     _check_eval(search.eval, s.get("eval", {}))
+    _check_rungs(search, s)
     pairs = None
     if pairs_node is not None:
         pairs = parse_pairs_config(pairs_node)
@@ -161,6 +165,25 @@ def _check_eval(cfg: EvalConfig, node: Node) -> None:
         if value < minimum:
             raise where.error(f"must be >= {minimum}, got {value}")
         limit.check(value, file=node.doc.file, line=node.doc.line(where.path), path=where.path_str)
+
+
+def _check_rungs(search: SearchConfig, s: Node) -> None:
+    """Each rung is valid, and no rung evaluates more videos or frames than the one after it."""
+    later = search.eval
+    for i in reversed(range(len(search.rungs))):
+        rung, node = search.rungs[i], s.child("rungs").child(i)
+        _check_eval(rung.eval_config(search.eval), node)
+        if not 0 < rung.promote <= 1:
+            raise node.child("promote").error(f"must be in (0, 1] (the fraction that climbs), got {rung.promote}")
+        if rung.max_videos is None and rung.max_frames is None:
+            raise node.error("a rung needs max_videos or max_frames (fewer than the next rung's)")
+        cfg = rung.eval_config(search.eval)
+        for key in ("max_videos", "max_frames"):
+            mine, next_ = getattr(cfg, key), getattr(later, key)
+            if next_ is not None and (mine is None or mine > next_):
+                raise node.child(key).error(f"{mine} is more than the next rung's {next_}: rungs go from "
+                                            "cheap to the full search.eval")
+        later = cfg
 
 
 def load_search_spec(path: str | Path) -> SearchSpec:
