@@ -181,8 +181,9 @@ def _check_rungs(search: SearchConfig, s: Node) -> None:
         for key in ("max_videos", "max_frames"):
             mine, next_ = getattr(cfg, key), getattr(later, key)
             if next_ is not None and (mine is None or mine > next_):
-                raise node.child(key).error(f"{mine} is more than the next rung's {next_}: rungs go from "
-                                            "cheap to the full search.eval")
+                where = node.child(key) if key in node.mapping() else node  # unset: the full rung's value
+                raise where.error(f"{key} {mine} is more than the next rung's {next_}: rungs go from cheap to "
+                                  "the full search.eval (an unset value is search.eval's)")
         later = cfg
 
 
