@@ -42,6 +42,7 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _report(run_dir: Path) -> int:
+    from nasvl.search.costs import search_cost
     from nasvl.search.plots import plot_search
     from nasvl.search.records import load_records
 
@@ -56,8 +57,20 @@ def _report(run_dir: Path) -> int:
     console = Console()
     console.print(table)
     s = records.summary()
-    console.print(f"{s['trials']} trials: {s['completed']} completed, {s['failed']} failed, "
-                  f"{s['retries']} retries, {s['reruns_after_kill']} re-runs after kills")
+    console.print(f"{s['trials']} trials: {s['completed']} completed, {s['stopped_early']} stopped at a cheap rung, "
+                  f"{s['failed']} failed, {s['retries']} retries, {s['reruns_after_kill']} re-runs after kills")
+    cost = search_cost(records)
+    if cost["evaluations"]:
+        spent = Table(title=f"search cost — {cost['evaluations']} evaluations, {cost['eval_frames']:,} frames")
+        for col in ("rung", "evaluations", "frames", "wall s (summed)"):
+            spent.add_column(col, justify="right")
+        for r in cost["rungs"]:
+            spent.add_row(str(r["rung"]), str(r["evaluations"]), f"{r['frames']:,}", f"{r['wall_s']:.1f}")
+        console.print(spent)
+        growth = " → ".join(f"{g['best_suc']:.4f}@{g['frames']:,}" for g in cost["best_vs_frames"][-8:])
+        console.print(f"best SUC as frames were spent: {growth or '-'}")
+    else:
+        console.print("search cost: not recorded (a search from before nasvl recorded its evaluations)")
     for path in plot_search(records, run_dir / "plots"):
         console.print(f"plot: {path}")
     return 0

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from nasvl.search.costs import search_cost  # noqa: E402
 from nasvl.search.records import Records  # noqa: E402
 
 
@@ -31,6 +32,16 @@ def plot_search(records: Records, out_dir: str | Path) -> list[Path]:
     paths.append(out / "score_vs_trial.png")
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
+    growth = search_cost(records)["best_vs_frames"]
+    if growth:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.step([g["frames"] for g in growth], [g["best_suc"] for g in growth], where="post", marker="o")
+        ax.set_xlabel("evaluation frames spent (all rungs)")
+        ax.set_ylabel("best validation SUC (full rung)")
+        fig.tight_layout()
+        paths.append(out / "best_vs_frames.png")
+        fig.savefig(paths[-1], dpi=120)
+        plt.close(fig)
     for cost in ("latency_ms", "macs"):
         pts = [(getattr(r.result, cost), r.result.suc) for r in done if getattr(r.result, cost) is not None]
         if not pts:

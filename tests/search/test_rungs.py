@@ -177,3 +177,27 @@ def test_a_rung_evaluates_its_own_videos_and_frames_and_the_last_rung_is_the_ful
     cheap, mid, last = (rung_config(spec.search.rungs, r, full) for r in range(3))
     assert (cheap.max_videos, cheap.max_frames) == (2, 10) and (mid.max_videos, mid.max_frames) == (8, 20)
     assert last == full and cheap.recalibration_batches == full.recalibration_batches
+
+
+def test_report_shows_what_the_search_spent_per_rung_and_the_best_score_against_frames(tiny_raw, tmp_path) -> None:
+    from nasvl.search.costs import search_cost
+    from tests.adversarial.harness import run_nasvl
+
+    s = StrategySearcher("random", tiny_raw, 0, {"budget": 8}, run_dir=str(tmp_path), promote=[0.5])
+    assert _drive(s, 2, None, [0], [])
+    (tmp_path / "search.json").write_text(json.dumps({"config": {"search": {"rungs": [{"max_frames": 10}]}},
+                                                      "supernet": "x.pt"}))
+    cost = search_cost(load_records(tmp_path))
+    n0 = sum(e["rung"] == 0 for e in s.evaluations)
+    n1 = len(s.evaluations) - n0
+    assert [(r["rung"], r["evaluations"], r["frames"]) for r in cost["rungs"]] == \
+        [(0, n0, n0 * FRAMES[0]), (1, n1, n1 * FRAMES[1])]
+    assert cost["eval_frames"] == n0 * FRAMES[0] + n1 * FRAMES[1] and n0 == 8
+    growth = cost["best_vs_frames"]
+    best_full = max(e["suc"] for e in s.evaluations if e["rung"] == 1)
+    assert growth[-1]["best_suc"] == best_full  # only full-rung scores count as "best"
+    assert all(a["frames"] < b["frames"] and a["best_suc"] < b["best_suc"] for a, b in zip(growth, growth[1:]))
+    out = run_nasvl(["search", "report", str(tmp_path)], cwd=tmp_path)
+    assert out.code == 0, out.output
+    assert f"{len(s.evaluations)} evaluations" in out.stdout and "search cost" in out.stdout
+    assert "stopped at a cheap rung" in out.stdout and (tmp_path / "plots" / "best_vs_frames.png").is_file()
