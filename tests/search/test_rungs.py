@@ -196,7 +196,7 @@ def test_report_shows_what_the_search_spent_per_rung_and_the_best_score_against_
     growth = cost["best_vs_frames"]
     best_full = max(e["suc"] for e in s.evaluations if e["rung"] == 1)
     assert growth[-1]["best_suc"] == best_full  # only full-rung scores count as "best"
-    assert all(a["frames"] < b["frames"] and a["best_suc"] < b["best_suc"] for a, b in zip(growth, growth[1:]))
+    assert all(a["frames"] < b["frames"] and a["best_suc"] < b["best_suc"] for a, b in zip(growth, growth[1:], strict=False))
     out = run_nasvl(["search", "report", str(tmp_path)], cwd=tmp_path)
     assert out.code == 0, out.output
     assert f"{len(s.evaluations)} evaluations" in out.stdout and "search cost" in out.stdout
