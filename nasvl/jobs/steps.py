@@ -202,5 +202,12 @@ def run_evaluate(ctx: JobContext, resume: bool) -> dict[str, Any]:
     return outputs
 
 
-STEP_FUNCTIONS = {"data": run_data, "supernet": run_supernet, "search": run_search, "export": run_export,
+def run_fidelity(ctx: JobContext, resume: bool) -> dict[str, Any]:
+    from nasvl.search.fidelity import fidelity_step  # the step's body lives with the command
+
+    return fidelity_step(ctx, resume)
+
+
+STEP_FUNCTIONS = {"data": run_data, "supernet": run_supernet, "search": run_search, "fidelity": run_fidelity,
+                  "export": run_export,
                   "retrain": run_retrain, "baseline": run_baseline, "evaluate": run_evaluate}

@@ -23,16 +23,18 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from nasvl.config import Node, load_yaml, parse_dataclass
 from nasvl.config.limits import (
     BATCH_SIZE,
+    EXPORT_TOP,
     JOB_FRAMES,
     JOB_VIDEOS,
     RECALIBRATION_BATCHES,
     REPEATS,
     THREADS,
+    TRAIN_STEPS,
     TRIAL_RESOURCES,
     TRIAL_RETRIES,
     TRIALS_IN_PARALLEL,
@@ -72,6 +74,15 @@ class SearchConfig:
     max_failures: int = bounded(TRIAL_RETRIES, 2, minimum=0)  # -1 (retry forever) would hang on a bad trial
     eval: EvalConfig = field(default_factory=EvalConfig)
     rungs: tuple[Rung, ...] = ()  # cheap rungs before `eval`, cheapest first (multi-fidelity)
+
+
+@dataclass(frozen=True)
+class FidelitySpec:
+    """A job's optional `fidelity:` step (`nasvl search fidelity`, see `nasvl.search.fidelity`)."""
+
+    k: int = bounded(EXPORT_TOP, 8, minimum=2)             # architectures trained stand-alone
+    train_steps: int = bounded(TRAIN_STEPS, 200, minimum=1)  # the same budget for each
+    init: Literal["scratch", "inherited"] = "scratch"
 
 
 @dataclass(frozen=True)

@@ -206,3 +206,11 @@ def summarize(results: list[dict[str, Any]], plan: dict[str, Any]) -> dict[str, 
     summary["kendall_tau"] = bootstrap(x, y, kendall_tau).to_dict()
     summary["spearman_rho"] = bootstrap(x, y, spearman_rho).to_dict()
     return summary
+
+
+def fidelity_step(ctx: Any, resume: bool) -> dict[str, Any]:
+    """The job step: fidelity of the job's search, in `runs/<job>/fidelity/` (always resumable)."""
+    spec = ctx.job.fidelity
+    summary = run_fidelity(ctx.step_dir("search"), k=spec.k, train_steps=spec.train_steps, init=spec.init,
+                           out=ctx.step_dir("fidelity"), address=ctx.address)
+    return {key: summary[key] for key in ("kendall_tau", "spearman_rho", "evaluated", "failed", "plot")}
