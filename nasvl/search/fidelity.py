@@ -60,8 +60,8 @@ def _plan(records: Records, out: Path, k: int, train_steps: int, init: Init) -> 
     if path.exists():
         plan = read_json_file(path, "the fidelity plan")
         if not isinstance(plan, dict) or plan.get("version") != PLAN_VERSION or \
-                not isinstance(plan.get("archs"), list):
-            raise NasvlError(f"{path}: not a nasvl fidelity plan")
+                not isinstance(plan.get("archs"), list) or not all(_plan_item(i) for i in plan["archs"]):
+            raise NasvlError(f"{path}: not a nasvl fidelity plan (remove it to plan again)")
         had = {key: plan.get(key) for key in wanted}
         if had != wanted:
             raise NasvlError(f"{path}: this fidelity run was started with {had}, not {wanted}; rerun with the same "
@@ -71,6 +71,11 @@ def _plan(records: Records, out: Path, k: int, train_steps: int, init: Init) -> 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(path, plan, sort_keys=False)
     return plan
+
+
+def _plan_item(item: Any) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("trial"), str) and isinstance(item.get("arch"), dict) \
+        and isinstance(item.get("supernet_suc"), int | float) and not isinstance(item.get("supernet_suc"), bool)
 
 
 def _train_spec(search_spec: Any, train_steps: int, init: Init, threads: int) -> Any:
@@ -143,7 +148,11 @@ def run_fidelity(run_dir: str | Path, *, k: int, train_steps: int, init: Init = 
         _run_on_ray(setup, todo, train_spec, address, workers or spec.search.trials_in_parallel,
                     spec.search.cpus_per_trial)
     results = [read_json_file(f / "result.json", "a fidelity result") for f in folders]
-    summary = summarize(results, plan)
+    try:
+        summary = summarize(results, plan)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a hand-edited or foreign folder
+        raise NasvlError(f"{out_dir}: a plan.json or result.json is not a nasvl fidelity record "
+                         f"({type(exc).__name__}: {exc}); remove it to redo that architecture") from None
     atomic_write_json(out_dir / "fidelity.json", summary, sort_keys=False)
     from nasvl.search.plots import plot_fidelity
 

@@ -73,3 +73,15 @@ def test_summary_correlates_planted_scores_and_skips_failed_evaluations() -> Non
     assert s["kendall_tau"]["value"] == pytest.approx(4 / 6)  # 5 concordant, 1 discordant of 6
     assert s["spearman_rho"]["value"] == pytest.approx(0.8)
     assert s["points"][4]["standalone_suc"] is None
+
+
+def test_a_foreign_or_broken_plan_is_one_clear_error(tmp_path) -> None:
+    from nasvl.errors import NasvlError
+    from nasvl.search.fidelity import _plan
+
+    out = tmp_path / "fidelity"
+    out.mkdir()
+    (out / "plan.json").write_text('{"version": 1, "k": 3, "train_steps": 5, "init": "scratch", '
+                                   '"archs": [{"trial": "x", "arch": {}, "supernet_suc": "__import__"}]}')
+    with pytest.raises(NasvlError, match="not a nasvl fidelity plan"):
+        _plan(None, out, 3, 5, "scratch")  # type: ignore[arg-type]
