@@ -24,8 +24,8 @@ from pathlib import Path
 
 from nasvl.search.export import spec_from_meta
 from nasvl.search.records import load_records
-from nasvl.search.rungs import Rung, promoted
 from nasvl.search.run import prepare
+from nasvl.search.rungs import Rung, promoted
 
 
 def main() -> None:

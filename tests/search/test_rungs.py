@@ -201,3 +201,18 @@ def test_report_shows_what_the_search_spent_per_rung_and_the_best_score_against_
     assert out.code == 0, out.output
     assert f"{len(s.evaluations)} evaluations" in out.stdout and "search cost" in out.stdout
     assert "stopped at a cheap rung" in out.stdout and (tmp_path / "plots" / "best_vs_frames.png").is_file()
+
+
+@pytest.mark.parametrize("bad", [{"trial": "000000", "rung": 0, "suc": 0.1, "frames": "many", "wall_s": 1.0},
+                                 {"rung": 0}, "not a mapping"], ids=["string-frames", "no-trial", "not-a-mapping"])
+def test_a_crafted_evaluation_record_is_one_clear_error(tiny_raw, tmp_path, bad) -> None:
+    from tests.adversarial.harness import assert_refused, run_nasvl
+
+    s = StrategySearcher("random", tiny_raw, 0, {"budget": 2}, run_dir=str(tmp_path), promote=[0.5])
+    assert _drive(s, 1, None, [0], [])
+    _write_meta(tmp_path)
+    state = json.loads((tmp_path / "search_state.json").read_text())
+    state["evaluations"].append(bad)
+    (tmp_path / "search_state.json").write_text(json.dumps(state))
+    assert_refused(run_nasvl(["search", "report", str(tmp_path)], cwd=tmp_path),
+                   mentions=["search_state.json", "not a nasvl search state"])
