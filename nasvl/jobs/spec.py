@@ -33,11 +33,11 @@ from nasvl.data.mixing import PairsConfig
 from nasvl.data.registry import FORMATS
 from nasvl.metrics.protocols import PROTOCOL_NAMES
 from nasvl.metrics.sensitivity import LANGUAGE_MODES, LanguageMode
-from nasvl.search.config import SearchSpec, search_spec_from_nodes
+from nasvl.search.config import FidelitySpec, SearchSpec, search_spec_from_nodes
 from nasvl.space import SearchSpace, load_space
 from nasvl.train.config import TrainSpec, train_spec_from_nodes
 
-STEPS = ("data", "supernet", "search", "export", "retrain", "baseline", "evaluate")
+STEPS = ("data", "supernet", "search", "fidelity", "export", "retrain", "baseline", "evaluate")
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,12 @@ class JobSpec:
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     run_dir: str = ""                # runs/<name>, where every step writes (absolute)
     doc: YamlDoc | None = field(repr=False, compare=False, default=None)  # for located errors after parsing
+    fidelity: FidelitySpec | None = None  # optional: ranking fidelity of the search (nasvl.search.fidelity)
 
     @property
     def steps(self) -> list[str]:
         present = {"data": self.synth is not None or bool(self.roots), "supernet": self.supernet is not None,
-                   "search": self.search is not None, "export": self.export is not None,
+                   "search": self.search is not None, "fidelity": self.fidelity is not None, "export": self.export is not None,
                    "retrain": self.retrain is not None, "baseline": self.baseline is not None,
                    "evaluate": self.evaluate is not None}
         return [s for s in STEPS if present[s]]
@@ -207,7 +208,8 @@ def parse_job(doc: YamlDoc, runs_dir: str | Path = "runs", *, run_dir: str | Pat
             dataclasses.replace(ds, root=str(resolve_path(ds.root, source))) for ds in evaluate.datasets))
     compute = parse_dataclass(ComputeSpec, root.get("compute", {}))
     job = JobSpec(name, doc.file, synth, roots, supernet, search, export, retrain, baseline, evaluate, compute,
-                  doc.data, str(run_dir), doc)
+                  doc.data, str(run_dir), doc,
+                  parse_dataclass(FidelitySpec, root.child("fidelity")) if "fidelity" in root.mapping() else None)
     _check_order(root, job)
     return job
 
@@ -245,7 +247,7 @@ def _check_datasets(evaluate: EvaluateSpec, ev: Node) -> None:
 
 def _check_order(root: Node, job: JobSpec) -> None:
     """Each step needs what the earlier ones produce."""
-    needs = {"search": "supernet", "retrain": "export"}
+    needs = {"search": "supernet", "fidelity": "search", "retrain": "export"}
     if job.export is not None and job.export.fixed_op is None and job.search is None:
         raise root.child("export").error("step 'export' needs a 'search' step before it (or export.fixed_op)")
     if job.export is not None and job.export.fixed_op and job.supernet is None and job.export.space is None:

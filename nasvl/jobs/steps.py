@@ -183,5 +183,12 @@ def _sensitivity_summary(sensitivity: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-STEP_FUNCTIONS = {"data": run_data, "supernet": run_supernet, "search": run_search, "export": run_export,
+def run_fidelity(ctx: JobContext, resume: bool) -> dict[str, Any]:
+    from nasvl.search.fidelity import fidelity_step  # the step's body lives with the command
+
+    return fidelity_step(ctx, resume)
+
+
+STEP_FUNCTIONS = {"data": run_data, "supernet": run_supernet, "search": run_search, "fidelity": run_fidelity,
+                  "export": run_export,
                   "retrain": run_retrain, "baseline": run_baseline, "evaluate": run_evaluate}

@@ -7,12 +7,15 @@
     search:
       strategy: spos_evolution
       options: {population: 16, generations: 4}
+      strategy_options:                               # options of the other strategies, used when the
+        random: {budget: 48}                          #   command line picks one (--strategy random)
       objectives: [suc]                               # or [suc, latency_ms] / [suc, macs]
       trials_in_parallel: 2                           # concurrent Tune trials (workers)
       cpus_per_trial: 1
       gpus_per_trial: 0                               # a fraction lets trials share a GPU
       max_failures: 2                                 # retries of a failed/killed trial
       eval: {max_frames: 60, recalibration_batches: 8}
+      rungs: [{max_videos: 2, max_frames: 20, promote: 0.25}]   # multi-fidelity (nasvl.search.rungs)
 """
 
 from __future__ import annotations
@@ -20,16 +23,18 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from nasvl.config import Node, load_yaml, parse_dataclass
 from nasvl.config.limits import (
     BATCH_SIZE,
+    EXPORT_TOP,
     JOB_FRAMES,
     JOB_VIDEOS,
     RECALIBRATION_BATCHES,
     REPEATS,
     THREADS,
+    TRAIN_STEPS,
     TRIAL_RESOURCES,
     TRIAL_RETRIES,
     TRIALS_IN_PARALLEL,
@@ -39,8 +44,10 @@ from nasvl.config.limits import (
 from nasvl.config.paths import resolve_str
 from nasvl.data.mixing import PairsConfig, parse_pairs_config
 from nasvl.data.registry import FORMATS
+from nasvl.errors import ConfigError
 from nasvl.search.evaluator import EvalConfig
 from nasvl.search.result import MAXIMIZE, MINIMIZE
+from nasvl.search.rungs import Rung
 from nasvl.search.strategy import STRATEGIES
 from nasvl.train.config import LanguageConfig, absolute_language, absolute_sources, check_pairs_size
 
@@ -56,6 +63,9 @@ class ValConfig:
 class SearchConfig:
     strategy: str = "spos_evolution"
     options: dict[str, Any] = field(default_factory=dict)
+    # Options for strategies other than `strategy`: `--strategy X` takes X's from here, so switching
+    # strategy on the command line never drops what the file says about X.
+    strategy_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     seed: int = 0
     objectives: tuple[str, ...] = ("suc",)
     trials_in_parallel: int = bounded(TRIALS_IN_PARALLEL, 1, minimum=1)
@@ -63,6 +73,16 @@ class SearchConfig:
     gpus_per_trial: float = bounded(TRIAL_RESOURCES, 0.0, minimum=0)
     max_failures: int = bounded(TRIAL_RETRIES, 2, minimum=0)  # -1 (retry forever) would hang on a bad trial
     eval: EvalConfig = field(default_factory=EvalConfig)
+    rungs: tuple[Rung, ...] = ()  # cheap rungs before `eval`, cheapest first (multi-fidelity)
+
+
+@dataclass(frozen=True)
+class FidelitySpec:
+    """A job's optional `fidelity:` step (`nasvl search fidelity`, see `nasvl.search.fidelity`)."""
+
+    k: int = bounded(EXPORT_TOP, 8, minimum=2)             # architectures trained stand-alone
+    train_steps: int = bounded(TRAIN_STEPS, 200, minimum=1)  # the same budget for each
+    init: Literal["scratch", "inherited"] = "scratch"
 
 
 @dataclass(frozen=True)
@@ -94,6 +114,13 @@ def search_spec_from_nodes(name: str, val_node: Node, pairs_node: Node | None, l
     if search.strategy not in STRATEGIES:
         raise s.child("strategy").error(f"unknown strategy {search.strategy!r} (known: "
                                         f"{', '.join(STRATEGIES.names())})")
+    for name in search.strategy_options:
+        if name not in STRATEGIES:
+            raise s.child("strategy_options").child(name).error(
+                f"unknown strategy {name!r} (known: {', '.join(STRATEGIES.names())})")
+    if search.strategy in search.strategy_options and search.options:
+        raise s.child("strategy_options").child(search.strategy).error(
+            f"options for {search.strategy!r} are also given under search.options; give them in one place")
     for i, obj in enumerate(search.objectives):
         if obj not in MAXIMIZE + MINIMIZE:
             raise s.child("objectives").child(i).error(
@@ -101,6 +128,7 @@ def search_spec_from_nodes(name: str, val_node: Node, pairs_node: Node | None, l
     if search.cpus_per_trial == 0 and search.gpus_per_trial == 0:
         raise s.child("cpus_per_trial").error("a trial needs some CPU or GPU (cpus_per_trial or gpus_per_trial > 0)")
     _check_eval(search.eval, s.get("eval", {}))
+    _check_rungs(search, s)
     pairs = None
     if pairs_node is not None:
         pairs = parse_pairs_config(pairs_node)
@@ -108,6 +136,27 @@ def search_spec_from_nodes(name: str, val_node: Node, pairs_node: Node | None, l
         pairs = absolute_sources(pairs, source)
     return SearchSpec(name, val, pairs, absolute_language(parse_dataclass(LanguageConfig, language), source),
                       search, s.doc.file)
+
+
+def with_strategy(search: SearchConfig, name: str) -> tuple[SearchConfig, str | None]:
+    """`search` switched to strategy `name` with the options the file gives for it.
+
+    Returns the new config and a note for the user when the file gives no options for `name`
+    (its defaults then apply: say so rather than silently running e.g. random's budget of 1000).
+    """
+    if name not in STRATEGIES:
+        raise ConfigError(f"--strategy: unknown strategy {name!r} (known: {', '.join(STRATEGIES.names())})")
+    if name in search.strategy_options:
+        options = dict(search.strategy_options[name])
+    elif name == search.strategy:
+        options = dict(search.options)
+    else:
+        options = {}
+    note = None
+    if not options and name != search.strategy:
+        note = (f"strategy {name!r}: the config gives no options for it (search.strategy_options.{name}); "
+                "using its defaults")
+    return dataclasses.replace(search, strategy=name, options=options), note
 
 
 # EvalConfig lives with the evaluator; its sizes are bounded here, where the search file is parsed.
@@ -127,6 +176,26 @@ def _check_eval(cfg: EvalConfig, node: Node) -> None:
         if value < minimum:
             raise where.error(f"must be >= {minimum}, got {value}")
         limit.check(value, file=node.doc.file, line=node.doc.line(where.path), path=where.path_str)
+
+
+def _check_rungs(search: SearchConfig, s: Node) -> None:
+    """Each rung is valid, and no rung evaluates more videos or frames than the one after it."""
+    later = search.eval
+    for i in reversed(range(len(search.rungs))):
+        rung, node = search.rungs[i], s.child("rungs").child(i)
+        _check_eval(rung.eval_config(search.eval), node)
+        if not 0 < rung.promote <= 1:
+            raise node.child("promote").error(f"must be in (0, 1] (the fraction that climbs), got {rung.promote}")
+        if rung.max_videos is None and rung.max_frames is None:
+            raise node.error("a rung needs max_videos or max_frames (fewer than the next rung's)")
+        cfg = rung.eval_config(search.eval)
+        for key in ("max_videos", "max_frames"):
+            mine, next_ = getattr(cfg, key), getattr(later, key)
+            if next_ is not None and (mine is None or mine > next_):
+                where = node.child(key) if key in node.mapping() else node  # unset: the full rung's value
+                raise where.error(f"{key} {mine} is more than the next rung's {next_}: rungs go from cheap to "
+                                  "the full search.eval (an unset value is search.eval's)")
+        later = cfg
 
 
 def load_search_spec(path: str | Path) -> SearchSpec:

@@ -14,7 +14,8 @@ from nasvl.search.records import Record, Records, load_records
 from nasvl.space import to_cand
 
 
-def _spec_from_meta(meta: dict[str, Any]) -> SearchSpec:
+def spec_from_meta(meta: dict[str, Any]) -> SearchSpec:
+    """The search's config as recorded in its search.json."""
     from nasvl.config import YamlDoc
 
     return parse_search_spec(YamlDoc(_plain(meta["config"]), "search.json").root)
@@ -39,7 +40,7 @@ def export_records(run_dir: str | Path, out_dir: str | Path, *, top: int = 1, pa
     chosen: list[Record] = records.pareto(objectives) if pareto else records.best(top)
     if not chosen:
         raise NasvlError(f"{run_dir}: no completed trial to export")
-    spec = _spec_from_meta(records.meta)
+    spec = spec_from_meta(records.meta)
     setup, space = prepare(spec, records.meta["supernet"], Path(run_dir))
     supernet = Supernet(space)
     supernet.load_state_dict(setup.weights)

@@ -25,10 +25,11 @@ META_FILE = "search.json"
 class Record:
     nasvl_trial: str
     arch: dict[str, str]
-    status: str                    # "completed", "failed" or "pending" (in flight when the driver stopped)
+    status: str                    # "completed", "failed", "stopped" (at a cheap rung) or "pending" (in flight)
     result: TrialResult | None
     retries: int                   # re-runs after a Ray worker or node failure
     node_ip: str | None            # the node whose worker produced the result
+    rung: int = 0                  # the rung reached (multi-fidelity; 0 without rungs)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Records:
     run_dir: Path
     records: tuple[Record, ...]
     meta: dict[str, Any]
+    evaluations: tuple[dict[str, Any], ...] = ()  # every finished evaluation in order (rung, suc, frames, wall_s)
 
     @property
     def completed(self) -> list[Record]:
@@ -44,6 +46,10 @@ class Records:
     @property
     def failed(self) -> list[Record]:
         return [r for r in self.records if r.status == "failed"]
+
+    @property
+    def stopped(self) -> list[Record]:
+        return [r for r in self.records if r.status == "stopped"]
 
     def best(self, k: int = 1) -> list[Record]:
         return sorted(self.completed, key=lambda r: -r.result.suc)[:k]  # type: ignore[union-attr]
@@ -75,25 +81,36 @@ class Records:
         return lines
 
     def reruns(self) -> int:
-        """Evaluations of an architecture that had already finished successfully (re-run after a kill)."""
-        seen: set[str] = set()
+        """Evaluations of an architecture that had already finished successfully (re-run after a kill).
+
+        Per rung: a candidate scored on a cheap rung and then on the next is two evaluations, not a re-run.
+        """
+        seen: set[tuple[Any, Any]] = set()
         again = 0
         for line in self.audit():
-            if line.get("arch_key") in seen:
+            key = (line.get("arch_key"), line.get("rung", 0))
+            if key in seen:
                 again += 1
             if line.get("ok"):
-                seen.add(line.get("arch_key"))
+                seen.add(key)
         return again
 
     def summary(self) -> dict[str, Any]:
         best = self.best(1)
         return {
             "trials": len(self.records), "completed": len(self.completed), "failed": len(self.failed),
+            "stopped_early": len(self.stopped), "evaluations": len(self.evaluations),
+            "eval_frames": sum(int(e.get("frames") or 0) for e in self.evaluations),
             "retries": sum(r.retries for r in self.records), "reruns_after_kill": self.reruns(),
             "nodes": sorted({r.node_ip for r in self.completed if r.node_ip}),
             "best": ({"suc": best[0].result.suc, "arch": best[0].arch, "trial": best[0].nasvl_trial}  # type: ignore[union-attr]
                      if best else None),
         }
+
+
+def full_score_records(records: Records) -> list[Record]:
+    """Completed records scored on the full validation set (what rankings across trials compare)."""
+    return records.completed
 
 
 def read_json_file(path: Path, what: str) -> Any:
@@ -118,7 +135,7 @@ def load_records(run_dir: str | Path) -> Records:
     meta = read_json_file(run_dir / META_FILE, "the search's configuration")
     state = read_json_file(run_dir / STATE_FILE, "the search's trial records")
     try:
-        return Records(run_dir, tuple(_records(state)), _check_meta(meta))
+        return Records(run_dir, tuple(_records(state)), _check_meta(meta), tuple(_evaluations(state)))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise NasvlError(f"{run_dir / STATE_FILE}: not a nasvl search state ({type(exc).__name__}: {exc})") from None
 
@@ -152,10 +169,23 @@ def _records(state: dict[str, Any]) -> list[Record]:
         run = state["runs"].get(trial_id, {})
         result = None if trial["result"] is None else _result(trial["result"])
         status = "pending" if trial_id in pending else ("completed" if result is not None and result.ok
+                                                         else "stopped" if run.get("stopped_at") is not None
                                                          else "failed")
         arch = run.get("arch")
         if not isinstance(arch, dict):
             raise ValueError(f"trial {trial_id}: no architecture recorded")
         out.append(Record(trial_id, {str(k): str(v) for k, v in arch.items()}, status, result,
-                          int(run.get("retries", 0)), run.get("node")))
+                          int(run.get("retries", 0)), run.get("node"), int(run.get("rung", 0))))
     return out
+
+
+def _evaluations(state: dict[str, Any]) -> list[dict[str, Any]]:
+    def number(e: dict[str, Any], key: str) -> float | None:
+        value = e.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"evaluation field {key!r} has a {type(value).__name__}")
+        return value
+
+    return [{"trial": str(e["trial"]), "rung": int(number(e, "rung") or 0), "suc": number(e, "suc"),
+             "frames": number(e, "frames"), "wall_s": number(e, "wall_s")}
+            for e in state.get("evaluations", [])]  # absent in records from before multi-fidelity

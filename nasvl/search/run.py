@@ -73,7 +73,7 @@ def prepare(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: Path) -> tuple
     setup = EvalSetup(key=f"{run_dir.resolve()}:{space.hash}", space_raw=space.raw,
                       weights={k: v.clone() for k, v in net.state_dict().items()}, videos=videos,
                       embeddings=embeddings, recal_batches=batches, config=spec.search.eval,
-                      audit_log=str((run_dir / "evaluations.log").resolve()))
+                      audit_log=str((run_dir / "evaluations.log").resolve()), rungs=spec.search.rungs)
     return setup, space
 
 
@@ -100,7 +100,7 @@ def run_search(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: str | Path,
         }, sort_keys=False)
     s = spec.search
     searcher = StrategySearcher(s.strategy, space.raw, s.seed, dict(s.options), run_dir=str(run_dir),
-                                max_failures=s.max_failures)
+                                max_failures=s.max_failures, promote=[r.promote for r in s.rungs])
     if state is not None:
         try:
             searcher.resume(state)

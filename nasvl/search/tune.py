@@ -30,6 +30,7 @@ from nasvl.data.video import Video
 from nasvl.io import atomic_write_json
 from nasvl.search.evaluator import EvalConfig, Evaluator
 from nasvl.search.result import TrialResult
+from nasvl.search.rungs import Rung, promoted, rung_config
 from nasvl.search.strategy import Strategy, build_strategy
 from nasvl.space import parse_space_dict
 
@@ -52,16 +53,22 @@ class StrategySearcher(Searcher):
     After every event the whole state goes to `RUN_DIR/search_state.json` in one atomic write. It is
     the only thing nasvl reads back: records, reports and resume use this JSON, never Tune's
     pickled experiment files (a run folder from someone else must not be able to run code here).
+
+    With multi-fidelity rungs (`nasvl.search.rungs`, `promote` holds each cheap rung's fraction), a
+    candidate climbs rung by rung; each rung's score is recorded in `evaluations` and the promotion
+    decided before the next rung is queued, and only the last rung's result is told to the strategy.
     """
 
     ABORT_AFTER = 3
 
     def __init__(self, strategy_name: str, space_raw: dict[str, Any], seed: int, options: dict[str, Any],
                  run_dir: str | None = None, max_failures: int = 0, metric: str = "suc",
-                 mode: str = "max") -> None:
+                 mode: str = "max", promote: list[float] | None = None) -> None:
         super().__init__(metric=metric, mode=mode)
         self._spec = {"strategy_name": strategy_name, "space_raw": space_raw, "seed": seed, "options": options,
-                      "run_dir": run_dir, "max_failures": max_failures, "metric": metric, "mode": mode}
+                      "run_dir": run_dir, "max_failures": max_failures, "metric": metric, "mode": mode,
+                      "promote": list(promote or [])}
+        self.promote = list(promote or [])
         self.strategy: Strategy = build_strategy(strategy_name, parse_space_dict(space_raw), seed,
                                                  run_dir=run_dir, **options)
         self.max_failures = max_failures
@@ -69,6 +76,7 @@ class StrategySearcher(Searcher):
         self.requeued: list[str] = []   # nasvl ids to run again: retries, and trials in flight at a kill
         self.runs: dict[str, dict[str, Any]] = {}  # nasvl id -> arch, retries, tune ids, node
         self.outcomes: list[bool] = []  # ok/failed per told trial, to stop a search whose setup is broken
+        self.evaluations: list[dict[str, Any]] = []  # every finished evaluation, in order: rung, SUC, frames
 
     @property
     def aborted(self) -> bool:
@@ -87,12 +95,12 @@ class StrategySearcher(Searcher):
                 return Searcher.FINISHED if self.strategy.done else None
             nasvl_id = proposals[0].trial_id
             self.runs[nasvl_id] = {"arch": proposals[0].arch.to_dict(), "retries": 0, "tune_ids": [],
-                                   "node": None}
+                                   "node": None, "rung": 0}
         run = self.runs[nasvl_id]
         self.tune_to_nasvl[trial_id] = nasvl_id
         run["tune_ids"].append(trial_id)
         self.persist()
-        return {"arch": run["arch"], "nasvl_trial": nasvl_id}
+        return {"arch": run["arch"], "nasvl_trial": nasvl_id, "rung": run.get("rung", 0)}
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         nasvl_id = self.tune_to_nasvl.get(trial_id)
@@ -113,14 +121,30 @@ class StrategySearcher(Searcher):
             return
         told = result_from_metrics(result)
         run["node"] = result.get("node_ip")
+        rung = int(run.get("rung", 0))
+        self.evaluations.append({"trial": nasvl_id, "rung": rung, "suc": told.suc if told.ok else None,
+                                 "frames": result.get("eval_frames"), "wall_s": told.wall_s})
+        if rung < len(self.promote) and told.ok:
+            scores = [e["suc"] for e in self.evaluations if e["rung"] == rung and e["suc"] is not None]
+            if promoted(told.suc, scores, self.promote[rung]):
+                run["rung"] = rung + 1
+                self.requeued.append(nasvl_id)  # recorded before it runs: a kill now loses nothing
+                self.persist()
+                return
+            run["stopped_at"] = rung
+            told = TrialResult.failed(f"stopped at rung {rung} of {len(self.promote)}: SUC {told.suc:.4f} is "
+                                      f"below the best {self.promote[rung]:.0%} of that rung",
+                                      wall_s=told.wall_s)
+            self.outcomes.append(True)  # a working evaluation, not a broken setup
+        else:
+            self.outcomes.append(told.ok)
         self.strategy.tell(nasvl_id, told)
-        self.outcomes.append(told.ok)
         self.persist()
 
     # ---- persistence: JSON, not pickle --------------------------------------------------------
     def state(self) -> dict[str, Any]:
         return {"version": STATE_VERSION, "strategy": self.strategy.state_dict(), "runs": self.runs,
-                "requeued": self.requeued, "outcomes": self.outcomes}
+                "requeued": self.requeued, "outcomes": self.outcomes, "evaluations": self.evaluations}
 
     def persist(self) -> None:
         run_dir = self._spec["run_dir"]
@@ -132,6 +156,7 @@ class StrategySearcher(Searcher):
         self.strategy.load_state_dict(state["strategy"])
         self.runs = state["runs"]
         self.outcomes = state["outcomes"]
+        self.evaluations = list(state.get("evaluations", []))  # absent in records from before rungs
         in_flight = [t for t in self.strategy.pending if t not in state["requeued"]]
         self.requeued = list(state["requeued"]) + in_flight
 
@@ -167,35 +192,47 @@ class EvalSetup:
     recal_batches: list[dict[str, Any]]
     config: EvalConfig
     audit_log: str | None = None   # one JSON line per finished evaluation (counts re-runs after kills)
+    rungs: tuple[Rung, ...] = ()   # cheaper rungs before `config` (multi-fidelity)
 
-    def build(self) -> Evaluator:
+    def build(self, rung: int = 0, net: Any = None) -> Evaluator:
+        """The evaluator of `rung`; `net` shares an already built supernet between rungs."""
         from nasvl.supernet import Supernet
 
-        net = Supernet(parse_space_dict(self.space_raw))
-        net.load_state_dict(self.weights)
-        evaluator = Evaluator(net, self.videos, None, self.embeddings, self.config)
+        if net is None:
+            net = Supernet(parse_space_dict(self.space_raw))
+            net.load_state_dict(self.weights)
+        evaluator = Evaluator(net, self.videos, None, self.embeddings, rung_config(self.rungs, rung, self.config))
         evaluator.batches = self.recal_batches
         return evaluator
 
 
-_EVALUATORS: dict[str, Evaluator] = {}
+_EVALUATORS: dict[tuple[str, int], Evaluator] = {}
+
+
+def _evaluator(setup: EvalSetup, rung: int) -> Evaluator:
+    if (setup.key, rung) not in _EVALUATORS:
+        same = [e for (key, _), e in _EVALUATORS.items() if key == setup.key]
+        if not same:
+            _EVALUATORS.clear()  # a reused worker from another search frees the previous one
+        _EVALUATORS[(setup.key, rung)] = setup.build(rung, net=same[0].supernet if same else None)
+    return _EVALUATORS[(setup.key, rung)]
 
 
 def evaluate_trial(config: dict[str, Any], setup: EvalSetup) -> None:
     """The Tune trainable: score `config["arch"]` and report the `TrialResult` fields."""
-    if setup.key not in _EVALUATORS:
-        _EVALUATORS.clear()  # a reused worker from another search frees the previous one
-        _EVALUATORS[setup.key] = setup.build()
-    evaluator = _EVALUATORS[setup.key]
+    rung = int(config.get("rung", 0))
+    evaluator = _evaluator(setup, rung)
     arch = evaluator.supernet.space.arch(config["arch"])
     result = evaluator.evaluate(arch)
     metrics = {k: v for k, v in result.to_dict().items() if v is not None}
     metrics["suc"] = result.suc if result.ok else -1.0  # Tune needs a number; `error` marks the failure
     metrics["arch_key"] = arch.key
+    metrics["eval_frames"] = sum(len(v) for v in evaluator.videos)  # the search's cost, for the report
     metrics["nasvl_trial"] = config.get("nasvl_trial")
     metrics["node_ip"] = ray.util.get_node_ip_address()
     if setup.audit_log:
-        line = json.dumps({"arch_key": arch.key, "nasvl_trial": config.get("nasvl_trial"), "ok": result.ok,
+        line = json.dumps({"arch_key": arch.key, "nasvl_trial": config.get("nasvl_trial"), "rung": rung,
+                           "ok": result.ok,
                            "pid": os.getpid(), "time": time.time()})
         with open(setup.audit_log, "a", encoding="utf-8") as fh:  # O_APPEND: whole lines from many workers
             fh.write(line + "\n")

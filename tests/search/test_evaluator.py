@@ -148,7 +148,7 @@ def test_searcher_suggest_complete_and_finish(tiny_raw) -> None:
 
     s = StrategySearcher("random", tiny_raw, 0, {"budget": 3})
     configs = [s.suggest(f"t{i}") for i in range(3)]
-    assert all(isinstance(c, dict) and set(c) == {"arch", "nasvl_trial"} for c in configs)
+    assert all(isinstance(c, dict) and set(c) == {"arch", "nasvl_trial", "rung"} for c in configs)
     assert len({json.dumps(c["arch"], sort_keys=True) for c in configs}) == 3
     assert s.suggest("t3") is None  # budget spent, results pending: "wait", not "finished"
     s.on_trial_complete("t1", _metrics(0.4))
