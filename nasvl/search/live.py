@@ -11,14 +11,7 @@ from ray.tune import Callback
 from rich.live import Live
 from rich.table import Table
 
-
-def pareto_front(points: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
-    """Non-dominated (maximise the first value, minimise the second) points."""
-    front = []
-    for name, a, b in points:
-        if not any((a2 >= a and b2 <= b) and (a2 > a or b2 < b) for _, a2, b2 in points):
-            front.append((name, a, b))
-    return sorted(front, key=lambda p: -p[1])
+from nasvl.search.result import pareto_front
 
 
 class LiveTable(Callback):
@@ -47,7 +40,8 @@ class LiveTable(Callback):
         table.add_row(str(self.done), str(self.failed), f"{self.done / minutes:.2f}", best)
         if len(self.objectives) > 1 and self.points:
             table.add_section()
-            for name, a, b in pareto_front(self.points)[:5]:
+            by_suc = sorted(self.points, key=lambda p: -p[1])
+            for name, a, b in pareto_front(by_suc, lambda p: (-p[1], p[2]))[:5]:
                 table.add_row("pareto", name, f"{self.objectives[1]}={b:.4g}", f"{a:.4f}")
         return table
 

@@ -15,7 +15,7 @@ from typing import Any
 from nasvl.config.limits import RUN_RECORDS_BYTES
 from nasvl.config.yamldoc import load_json_text
 from nasvl.errors import ConfigError, NasvlError
-from nasvl.search.result import MAXIMIZE, TrialResult
+from nasvl.search.result import TrialResult, pareto_front, smaller_is_better
 from nasvl.search.tune import STATE_FILE, STATE_VERSION
 
 META_FILE = "search.json"
@@ -55,17 +55,9 @@ class Records:
         return sorted(self.completed, key=lambda r: -r.result.suc)[:k]  # type: ignore[union-attr]
 
     def pareto(self, objectives: Sequence[str] = ("suc", "latency_ms")) -> list[Record]:
-        def vec(r: Record) -> tuple[float, ...] | None:
-            values = [r.result.objective(o) for o in objectives]  # type: ignore[union-attr]
-            if any(v is None for v in values):
-                return None
-            return tuple(v if o in MAXIMIZE else -v for o, v in zip(objectives, values, strict=True))
-
-        points = [(r, vec(r)) for r in self.completed]
-        points = [(r, v) for r, v in points if v is not None]
-        front = [r for r, v in points
-                 if not any(all(a >= b for a, b in zip(w, v, strict=True)) and w != v for _, w in points)]
-        return sorted(front, key=lambda r: -r.result.suc)  # type: ignore[union-attr]
+        """Non-dominated completed records over `objectives`, best SUC first."""
+        return pareto_front(self.best(len(self.completed)),
+                            lambda r: smaller_is_better(r.result, objectives))  # type: ignore[arg-type]
 
     def audit(self) -> list[dict[str, Any]]:
         path = self.run_dir / "evaluations.log"

@@ -10,10 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from nasvl.errors import NasvlError
+
+T = TypeVar("T")
 
 # Direction of every objective a result can be ranked on (used by `Strategy.pareto`).
 MAXIMIZE = ("suc", "prec", "norm_prec")
@@ -77,3 +80,23 @@ class TrialResult:
     @classmethod
     def from_json(cls, text: str) -> TrialResult:
         return cls.from_dict(json.loads(text))
+
+
+def smaller_is_better(result: TrialResult, objectives: Sequence[str]) -> tuple[float, ...] | None:
+    """`result`'s `objectives` as one vector in which every coordinate is minimised (maximised ones
+    negated); None when any of them is unknown or non-finite."""
+    values = [result.objective(o) for o in objectives]
+    if any(v is None for v in values):
+        return None
+    return tuple(-v if o in MAXIMIZE else v for o, v in zip(objectives, values, strict=True))  # type: ignore[operator]
+
+
+def pareto_front(items: Sequence[T], vector: Callable[[T], tuple[float, ...] | None]) -> list[T]:
+    """The items no other item dominates, in their given order; `vector(item)` is smaller-is-better in
+    every coordinate (`smaller_is_better`), and items without one are left out."""
+    points = [(item, v) for item in items if (v := vector(item)) is not None]
+
+    def dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+        return all(x <= y for x, y in zip(a, b, strict=True)) and a != b
+
+    return [item for item, v in points if not any(dominates(w, v) for _, w in points)]

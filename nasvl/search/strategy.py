@@ -38,7 +38,7 @@ from typing import Any, ClassVar, TypeVar
 from nasvl.config import YamlDoc, parse_dataclass
 from nasvl.errors import NasvlError
 from nasvl.registry import Registry
-from nasvl.search.result import MAXIMIZE, TrialResult
+from nasvl.search.result import TrialResult, pareto_front, smaller_is_better
 from nasvl.space import Architecture, SearchSpace
 
 STATE_VERSION = 1
@@ -265,19 +265,8 @@ class Strategy(ABC):
 
     def pareto(self, objectives: Sequence[str] = ("suc", "latency_ms")) -> list[tuple[Architecture, TrialResult]]:
         """Non-dominated rankable results over `objectives` (SUC/P/PNorm maximised, costs minimised)."""
-        points = []
-        for t in self.ranked():
-            values = [t.result.objective(o) for o in objectives]  # type: ignore[union-attr]
-            if any(v is None for v in values):
-                continue
-            # Negate maximised objectives so every coordinate is "smaller is better".
-            points.append((t, tuple(-v if o in MAXIMIZE else v for o, v in zip(objectives, values, strict=True))))
-
-        def dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-            return all(x <= y for x, y in zip(a, b, strict=True)) and a != b
-
-        front = [(t, p) for t, p in points if not any(dominates(q, p) for _, q in points)]
-        return [(t.arch, t.result) for t, _ in front]  # type: ignore[misc]
+        front = pareto_front(self.ranked(), lambda t: smaller_is_better(t.result, objectives))  # type: ignore[arg-type]
+        return [(t.arch, t.result) for t in front]  # type: ignore[misc]
 
     # ---- state ----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
