@@ -46,7 +46,7 @@ from nasvl.importers.checkpoint import ImportReport, Mapping_, apply_mapping, lo
 from nasvl.importers.spos import backbone_mapping
 from nasvl.ops.shufflenet import SPOS_CHOICES
 from nasvl.space import Architecture, SearchSpace, from_cand, load_space, parse_space_dict
-from nasvl.supernet.network import SHARED, Subnet, Supernet
+from nasvl.supernet.network import SHARED, Subnet, Supernet, build_supernet
 
 # MODEL.NAME -> (space file, official module path of the SPOS body)
 SUPPORTED = {"VLT_SCAR": ("vlt_scar.yaml", "backbone."), "VLT_TT": ("vlt_tt.yaml", "backbone.0.body.")}
@@ -220,7 +220,7 @@ def import_sots(checkpoint: str | Path, cand: list[list[int]], *, model: str | N
     space = parse_space_dict(raw, file=base.file)
     _check_space(space, model)
     arch: Architecture = from_cand(space, cand)
-    net = Supernet(space).eval()
+    net = build_supernet(space).eval()
     official_token = space.mixer.template_token == "official"  # type: ignore[union-attr]
     skipped = _UNUSED if official_token else {**_UNUSED, **_VISTOKEN_UNUSED}
     unused = {k: why for k in vision for p, why in skipped.items() if k.startswith(body + p)}

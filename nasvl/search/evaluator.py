@@ -63,8 +63,15 @@ def recalibrate_on_pairs(supernet: Supernet, arch: Architecture, batches: list[d
     supernet.eval()
 
 
+def recalibration_batches(pairs: PairDataset, config: EvalConfig) -> list[dict[str, Any]]:
+    """The K training batches every candidate recalibrates BN on: drawn once, so candidates are
+    compared on the same statistics."""
+    n, bs = config.recalibration_batches, config.recalibration_batch_size
+    return [default_collate([pairs[i * bs + j] for j in range(bs)]) for i in range(n)]
+
+
 class Evaluator:
-    def __init__(self, supernet: Supernet, videos: Sequence[Video], recal_pairs: PairDataset | None,
+    def __init__(self, supernet: Supernet, videos: Sequence[Video], recal_batches: list[dict[str, Any]],
                  embeddings: dict[str, torch.Tensor] | None, config: EvalConfig = EvalConfig()) -> None:
         self.cfg = config
         if config.threads:
@@ -77,10 +84,7 @@ class Evaluator:
         # Decoded once; every candidate tracks the same in-memory frames.
         self.frames = {v.name: [v.frame(i) for i in range(len(v))] for v in self.videos}
         self.embeddings = embeddings or {}
-        self.batches: list[dict[str, Any]] = []
-        if recal_pairs is not None:
-            n, bs = config.recalibration_batches, config.recalibration_batch_size
-            self.batches = [default_collate([recal_pairs[i * bs + j] for j in range(bs)]) for i in range(n)]
+        self.batches = recal_batches
 
     def _embed(self, text: str) -> torch.Tensor | None:
         return self.embeddings.get(text) if self.cfg.use_language else None

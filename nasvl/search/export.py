@@ -34,7 +34,7 @@ def export_records(run_dir: str | Path, out_dir: str | Path, *, top: int = 1, pa
 
     from nasvl.search.evaluator import recalibrate_on_pairs
     from nasvl.search.run import prepare
-    from nasvl.supernet import Supernet
+    from nasvl.supernet import build_supernet
 
     records: Records = load_records(run_dir)
     chosen: list[Record] = records.pareto(objectives) if pareto else records.best(top)
@@ -42,7 +42,7 @@ def export_records(run_dir: str | Path, out_dir: str | Path, *, top: int = 1, pa
         raise NasvlError(f"{run_dir}: no completed trial to export")
     spec = spec_from_meta(records.meta)
     setup, space = prepare(spec, records.meta["supernet"], Path(run_dir))
-    supernet = Supernet(space)
+    supernet = build_supernet(space)
     supernet.load_state_dict(setup.weights)
     out = Path(out_dir)
     paths = []

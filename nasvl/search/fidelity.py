@@ -97,7 +97,7 @@ def train_and_score(setup: EvalSetup, item: dict[str, Any], train_spec: Any, fol
     from nasvl.export import load_subnet, save_subnet
     from nasvl.search.evaluator import Evaluator, recalibrate_on_pairs
     from nasvl.space import parse_space_dict
-    from nasvl.supernet import Subnet, Supernet
+    from nasvl.supernet import Subnet, build_supernet
     from nasvl.train import run_training
 
     if train_spec.train.threads:
@@ -108,7 +108,7 @@ def train_and_score(setup: EvalSetup, item: dict[str, Any], train_spec: Any, fol
     init, train = root / "init", root / "train"
     if not (init / "manifest.json").is_file():
         if train_spec.train.init == "inherited":  # the supernet's weights, BN recalibrated as export does
-            net = Supernet(space)
+            net = build_supernet(space)
             net.load_state_dict(setup.weights)
             recalibrate_on_pairs(net, arch, setup.recal_batches, torch.device("cpu"))
             subnet = net.extract(arch).eval()
@@ -118,7 +118,7 @@ def train_and_score(setup: EvalSetup, item: dict[str, Any], train_spec: Any, fol
     if not (train / "export" / "manifest.json").is_file():
         run_training(train_spec, train, phase="retrain", export_dir=str(init), resume=True)
     trained = load_subnet(train / "export")
-    evaluator = Evaluator(trained, setup.videos, None, setup.embeddings,
+    evaluator = Evaluator(trained, setup.videos, [], setup.embeddings,
                           dataclasses.replace(setup.config, recalibration_batches=0))
     result = evaluator.evaluate(trained.arch)
     out = {**item, "standalone": result.to_dict()}

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import default_collate
 
 from nasvl.cluster import init_ray, raise_worker_error
 from nasvl.config.paths import resolve_path
@@ -30,6 +29,7 @@ from nasvl.errors import ConfigError, NasvlError
 from nasvl.io import atomic_write_json
 from nasvl.language import embedding_cache
 from nasvl.search.config import SearchSpec
+from nasvl.search.evaluator import recalibration_batches
 from nasvl.search.live import LiveTable
 from nasvl.search.records import load_records, read_json_file
 from nasvl.search.tune import STATE_FILE, EvalSetup, StrategySearcher, trainable
@@ -66,10 +66,7 @@ def prepare(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: Path) -> tuple
     embeddings = _embeddings(spec, texts, space.mixer.language_dim) if space.mixer is not None else {}
     if spec.pairs is not None:
         pairs = build_pair_dataset(sized, embeddings=embeddings or None)
-        ev = spec.search.eval
-        batches = [default_collate([pairs[i * ev.recalibration_batch_size + j]
-                                    for j in range(ev.recalibration_batch_size)])
-                   for i in range(ev.recalibration_batches)]
+        batches = recalibration_batches(pairs, spec.search.eval)
     setup = EvalSetup(key=f"{run_dir.resolve()}:{space.hash}", space_raw=space.raw,
                       weights={k: v.clone() for k, v in net.state_dict().items()}, videos=videos,
                       embeddings=embeddings, recal_batches=batches, config=spec.search.eval,

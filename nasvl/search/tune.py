@@ -33,6 +33,7 @@ from nasvl.search.result import TrialResult
 from nasvl.search.rungs import Rung, promoted, rung_config
 from nasvl.search.strategy import Strategy, build_strategy
 from nasvl.space import parse_space_dict
+from nasvl.supernet import build_supernet
 
 RESULT_KEYS = ("suc", "prec", "norm_prec", "params", "macs", "latency_ms", "wall_s", "error")
 
@@ -196,14 +197,11 @@ class EvalSetup:
 
     def build(self, rung: int = 0, net: Any = None) -> Evaluator:
         """The evaluator of `rung`; `net` shares an already built supernet between rungs."""
-        from nasvl.supernet import Supernet
-
         if net is None:
-            net = Supernet(parse_space_dict(self.space_raw))
+            net = build_supernet(parse_space_dict(self.space_raw))
             net.load_state_dict(self.weights)
-        evaluator = Evaluator(net, self.videos, None, self.embeddings, rung_config(self.rungs, rung, self.config))
-        evaluator.batches = self.recal_batches
-        return evaluator
+        return Evaluator(net, self.videos, self.recal_batches, self.embeddings,
+                         rung_config(self.rungs, rung, self.config))
 
 
 _EVALUATORS: dict[tuple[str, int], Evaluator] = {}

@@ -33,7 +33,7 @@ from nasvl.data.mixing import build_pair_dataset
 from nasvl.data.pairs import PairDataset
 from nasvl.errors import NasvlError
 from nasvl.space import Architecture
-from nasvl.supernet import LanguageInput, Network, Supernet, path_modules
+from nasvl.supernet import LanguageInput, Network, Supernet, build_supernet, path_modules
 from nasvl.train.checkpoint import (
     latest_checkpoint,
     load_checkpoint,
@@ -303,6 +303,6 @@ def supernet_from_checkpoint(path: str | Path) -> tuple[Supernet, dict[str, Any]
     space = parse_space_dict(load_json_text(ckpt["space"], f"{path}#space"), file=f"{path}#space")
     if space.hash != ckpt["space_hash"]:
         raise NasvlError(f"{path}: embedded space hash {space.hash} != recorded {ckpt['space_hash']}")
-    net = Supernet(space)
+    net = build_supernet(space)
     net.load_state_dict(ckpt["model"])
     return net.eval(), ckpt

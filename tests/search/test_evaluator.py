@@ -96,7 +96,7 @@ def test_frames_are_decoded_once_across_evaluations(setup) -> None:
     net = Supernet(parse_space_dict(setup.space_raw))
     net.load_state_dict(setup.weights)
     cfg = dataclasses.replace(setup.config, max_frames=8)
-    ev = Evaluator(net, videos, None, setup.embeddings, cfg)
+    ev = Evaluator(net, videos, [], setup.embeddings, cfg)
     ev.batches = setup.recal_batches
     expected = {v.name: min(8, len(v)) for v in videos}
     assert CountingVideo.reads == expected  # decoded at construction, only the first M frames
