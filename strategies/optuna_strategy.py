@@ -1,9 +1,10 @@
 """Optuna TPE / NSGA-II over the free blocks, through Optuna's ask-and-tell (registered as ``optuna``).
 
-Each free block is one categorical parameter named by its block path. One
-objective (SUC, maximised) uses TPE; several (e.g. ``[suc, latency_ms]`` or
-``[suc, macs]``) use multi-objective TPE (default) or NSGA-II, and
-``pareto(objectives)`` gives the non-dominated set.
+Each free block is one categorical parameter named by its block path. The
+search's objectives (``search.objectives``, the strategy's ``objectives``): one
+(SUC, maximised) uses TPE; several (e.g. ``[suc, latency_ms]`` or ``[suc, macs]``)
+use multi-objective TPE (default) or NSGA-II, and ``pareto()`` gives the
+non-dominated set.
 
 Storage: ``sqlite:///RUN_DIR/optuna.db`` by default, any RDB URL via
 ``storage`` (clusters), ``memory`` (or no run dir) for in-memory. The study is
@@ -36,7 +37,7 @@ from optuna.trial import TrialState
 
 from nasvl.config.limits import SEARCH_BUDGET, bounded
 from nasvl.errors import ConfigError, NasvlError
-from nasvl.search.result import MAXIMIZE, MINIMIZE, TrialResult
+from nasvl.search.result import MAXIMIZE, TrialResult
 from nasvl.search.strategy import Proposal, Strategy, Trial, register_strategy
 from nasvl.space import Architecture
 
@@ -44,7 +45,6 @@ from nasvl.space import Architecture
 @dataclass(frozen=True)
 class OptunaOptions:
     budget: int = bounded(SEARCH_BUDGET, 200)  # architectures proposed for evaluation (dedup tells do not count)
-    objectives: tuple[str, ...] = ("suc",)
     sampler: Literal["tpe", "nsga2"] = "tpe"
     storage: str | None = None  # None: sqlite:///RUN_DIR/optuna.db (in-memory without a run dir)
     study_name: str | None = None  # None: nasvl-<space>-<space hash>-s<seed>
@@ -57,12 +57,7 @@ class OptunaOptions:
     def __post_init__(self) -> None:
         if self.budget < 1 or self.max_duplicates < 1 or self.population_size < 2:
             raise ConfigError("optuna: budget and max_duplicates must be >= 1, population_size >= 2")
-        if not self.objectives or self.objectives[0] not in MAXIMIZE:
-            raise ConfigError(f"optuna: the first objective must be one of {', '.join(MAXIMIZE)}, "
-                              f"got {list(self.objectives)}")
-        for name in self.objectives:
-            if name not in MAXIMIZE + MINIMIZE:
-                raise ConfigError(f"optuna: unknown objective {name!r} (known: {', '.join(MAXIMIZE + MINIMIZE)})")
+
 
 
 def _storage(url: str | None, wal: bool) -> str | optuna.storages.BaseStorage | None:
@@ -112,7 +107,7 @@ class OptunaStrategy(Strategy):
         else:
             self.storage_url = None if o.storage == "memory" else o.storage
         self.study_name = o.study_name or f"nasvl-{space.name}-{space.hash[:8]}-s{self.seed}"
-        directions = ["maximize" if name in MAXIMIZE else "minimize" for name in o.objectives]
+        directions = ["maximize" if name in MAXIMIZE else "minimize" for name in self.objectives]
         self.study = optuna.create_study(storage=_storage(self.storage_url, o.sqlite_wal), study_name=self.study_name,
                                          load_if_exists=o.load_if_exists, directions=directions,
                                          sampler=self._sampler())
@@ -139,7 +134,7 @@ class OptunaStrategy(Strategy):
     def _values(self, result: TrialResult) -> list[float] | None:
         if not result.ok:
             return None
-        values = [result.objective(name) for name in self.options.objectives]
+        values = [result.objective(name) for name in self.objectives]
         return None if any(v is None for v in values) else values  # type: ignore[return-value]
 
     def _tell(self, number: int, result: TrialResult | None, state: TrialState | None = None) -> None:

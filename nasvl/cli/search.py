@@ -125,6 +125,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("run_dir")
     group = e.add_mutually_exclusive_group()
     group.add_argument("--top", type=int, default=1)
-    group.add_argument("--pareto", action="store_true", help="the SUC-vs-latency Pareto set")
+    group.add_argument("--pareto", action="store_true", help="the Pareto set over the search's objectives (SUC vs latency for a SUC-only search)")
     e.add_argument("--out", required=True)
     e.set_defaults(handler=_export)

@@ -76,7 +76,7 @@ def _check_strategy(job: JobSpec, space: SearchSpace) -> None:
         options["storage"] = "memory"
     where = _node(job, "search", "search", "options")
     try:
-        strategy = build_strategy(s.strategy, space, s.seed, run_dir=None, **options)
+        strategy = build_strategy(s.strategy, space, s.seed, run_dir=None, objectives=s.objectives, **options)
     except ConfigError as exc:
         inner = f"{exc.path}: {exc.rule}" if exc.path else exc.rule
         raise where.error(f"strategy {s.strategy!r} refuses these options: {inner}") from None

@@ -9,7 +9,7 @@
       options: {population: 16, generations: 4}
       strategy_options:                               # options of the other strategies, used when the
         random: {budget: 48}                          #   command line picks one (--strategy random)
-      objectives: [suc]                               # or [suc, latency_ms] / [suc, macs]
+      objectives: [suc]          # or [suc, latency_ms] / [suc, macs]: the strategy, live table, export --pareto
       trials_in_parallel: 2                           # concurrent Tune trials (workers)
       cpus_per_trial: 1
       gpus_per_trial: 0                               # a fraction lets trials share a GPU
@@ -46,7 +46,7 @@ from nasvl.data.mixing import PairsConfig, parse_pairs_config
 from nasvl.data.registry import FORMATS
 from nasvl.errors import ConfigError
 from nasvl.search.evaluator import EvalConfig
-from nasvl.search.result import MAXIMIZE, MINIMIZE
+from nasvl.search.result import DEFAULT_OBJECTIVES, objectives_problem
 from nasvl.search.rungs import Rung
 from nasvl.search.strategy import STRATEGIES
 from nasvl.train.config import LanguageConfig, absolute_language, absolute_sources, check_pairs_size
@@ -67,7 +67,7 @@ class SearchConfig:
     # strategy on the command line never drops what the file says about X.
     strategy_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     seed: int = 0
-    objectives: tuple[str, ...] = ("suc",)
+    objectives: tuple[str, ...] = DEFAULT_OBJECTIVES
     trials_in_parallel: int = bounded(TRIALS_IN_PARALLEL, 1, minimum=1)
     cpus_per_trial: float = bounded(TRIAL_RESOURCES, 1.0, minimum=0)
     gpus_per_trial: float = bounded(TRIAL_RESOURCES, 0.0, minimum=0)
@@ -121,10 +121,11 @@ def search_spec_from_nodes(name: str, val_node: Node, pairs_node: Node | None, l
     if search.strategy in search.strategy_options and search.options:
         raise s.child("strategy_options").child(search.strategy).error(
             f"options for {search.strategy!r} are also given under search.options; give them in one place")
-    for i, obj in enumerate(search.objectives):
-        if obj not in MAXIMIZE + MINIMIZE:
-            raise s.child("objectives").child(i).error(
-                f"unknown objective {obj!r} (known: {', '.join(MAXIMIZE + MINIMIZE)})")
+    problem = objectives_problem(search.objectives)
+    if problem:
+        at, why = problem
+        node = s.child("objectives")
+        raise (node if at is None else node.child(at)).error(why)
     if search.cpus_per_trial == 0 and search.gpus_per_trial == 0:
         raise s.child("cpus_per_trial").error("a trial needs some CPU or GPU (cpus_per_trial or gpus_per_trial > 0)")
     _check_eval(search.eval, s.get("eval", {}))

@@ -11,6 +11,7 @@ from nasvl.export import save_subnet
 from nasvl.io import atomic_write_json
 from nasvl.search.config import SearchSpec, parse_search_spec
 from nasvl.search.records import Record, Records, load_records
+from nasvl.search.result import pareto_objectives
 from nasvl.space import to_cand
 
 
@@ -27,9 +28,9 @@ def _plain(config: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(out))
 
 
-def export_records(run_dir: str | Path, out_dir: str | Path, *, top: int = 1, pareto: bool = False,
-                   objectives: tuple[str, ...] = ("suc", "latency_ms")) -> list[Path]:
-    """Export the best `top` (or the Pareto set) of a search; BN is recalibrated on each path first."""
+def export_records(run_dir: str | Path, out_dir: str | Path, *, top: int = 1, pareto: bool = False) -> list[Path]:
+    """Export the best `top` (or the Pareto set over the search's objectives, `pareto_objectives`) of a
+    search; BN is recalibrated on each path first."""
     import torch
 
     from nasvl.search.evaluator import recalibrate_on_pairs
@@ -37,10 +38,11 @@ def export_records(run_dir: str | Path, out_dir: str | Path, *, top: int = 1, pa
     from nasvl.supernet import build_supernet
 
     records: Records = load_records(run_dir)
-    chosen: list[Record] = records.pareto(objectives) if pareto else records.best(top)
+    spec = spec_from_meta(records.meta)
+    chosen: list[Record] = (records.pareto(pareto_objectives(spec.search.objectives)) if pareto
+                            else records.best(top))
     if not chosen:
         raise NasvlError(f"{run_dir}: no completed trial to export")
-    spec = spec_from_meta(records.meta)
     setup, space = prepare(spec, records.meta["supernet"], Path(run_dir))
     supernet = build_supernet(space)
     supernet.load_state_dict(setup.weights)

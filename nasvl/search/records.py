@@ -54,7 +54,7 @@ class Records:
     def best(self, k: int = 1) -> list[Record]:
         return sorted(self.completed, key=lambda r: -r.result.suc)[:k]  # type: ignore[union-attr]
 
-    def pareto(self, objectives: Sequence[str] = ("suc", "latency_ms")) -> list[Record]:
+    def pareto(self, objectives: Sequence[str]) -> list[Record]:
         """Non-dominated completed records over `objectives`, best SUC first."""
         return pareto_front(self.best(len(self.completed)),
                             lambda r: smaller_is_better(r.result, objectives))  # type: ignore[arg-type]

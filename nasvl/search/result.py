@@ -21,6 +21,29 @@ T = TypeVar("T")
 # Direction of every objective a result can be ranked on (used by `Strategy.pareto`).
 MAXIMIZE = ("suc", "prec", "norm_prec")
 MINIMIZE = ("params", "macs", "latency_ms", "wall_s")
+# The one objectives setting: `search.objectives` in a config, handed to the strategy, the live
+# table and `export --pareto`; this is its default.
+DEFAULT_OBJECTIVES = ("suc",)
+
+
+def objectives_problem(objectives: Sequence[str]) -> tuple[int | None, str] | None:
+    """Why `objectives` cannot rank a search (the first is the score, maximised): the index of the
+    entry at fault (None: the list as a whole) and the rule; None when they can."""
+    for i, name in enumerate(objectives):
+        if name not in MAXIMIZE + MINIMIZE:
+            return i, f"unknown objective {name!r} (known: {', '.join(MAXIMIZE + MINIMIZE)})"
+    if not objectives or objectives[0] not in MAXIMIZE:
+        return (0 if objectives else None), (f"the first objective must be one of {', '.join(MAXIMIZE)}, "
+                                             f"got {list(objectives)}")
+    if len(set(objectives)) != len(objectives):
+        return None, f"objectives repeat: {list(objectives)}"
+    return None
+
+
+def pareto_objectives(objectives: Sequence[str]) -> tuple[str, ...]:
+    """What a Pareto set trades off: the search's objectives, or SUC against latency for a
+    single-objective search."""
+    return tuple(objectives) if len(objectives) > 1 else (*objectives, "latency_ms")
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,8 @@ def run_search(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: str | Path,
         }, sort_keys=False)
     s = spec.search
     searcher = StrategySearcher(s.strategy, space.raw, s.seed, dict(s.options), run_dir=str(run_dir),
-                                max_failures=s.max_failures, promote=[r.promote for r in s.rungs])
+                                max_failures=s.max_failures, promote=[r.promote for r in s.rungs],
+                                objectives=s.objectives)
     if state is not None:
         try:
             searcher.resume(state)

@@ -36,9 +36,16 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from nasvl.config import YamlDoc, parse_dataclass
-from nasvl.errors import NasvlError
+from nasvl.errors import ConfigError, NasvlError
 from nasvl.registry import Registry
-from nasvl.search.result import TrialResult, pareto_front, smaller_is_better
+from nasvl.search.result import (
+    DEFAULT_OBJECTIVES,
+    TrialResult,
+    objectives_problem,
+    pareto_front,
+    pareto_objectives,
+    smaller_is_better,
+)
 from nasvl.space import Architecture, SearchSpace
 
 STATE_VERSION = 1
@@ -84,8 +91,8 @@ def register_strategy(name: str) -> Callable[[S], S]:
 
 
 def build_strategy(name: str, space: SearchSpace, seed: int = 0, *, run_dir: str | Path | None = None,
-                   **options: Any) -> Strategy:
-    return STRATEGIES.get(name)(space, seed, run_dir=run_dir, **options)
+                   objectives: Sequence[str] = DEFAULT_OBJECTIVES, **options: Any) -> Strategy:
+    return STRATEGIES.get(name)(space, seed, run_dir=run_dir, objectives=objectives, **options)
 
 
 def parse_options(cls: type[Any], options: Mapping[str, Any], what: str) -> Any:
@@ -103,7 +110,11 @@ class Strategy(ABC):
     conformance_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, space: SearchSpace, seed: int = 0, *, run_dir: str | Path | None = None,
-                 **options: Any) -> None:
+                 objectives: Sequence[str] = DEFAULT_OBJECTIVES, **options: Any) -> None:
+        problem = objectives_problem(objectives)
+        if problem:
+            raise ConfigError(f"strategy {self.name or type(self).__name__}: {problem[1]}")
+        self.objectives = tuple(objectives)  # the first is the score every strategy ranks on
         self.space = space
         self.seed = int(seed)
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -263,9 +274,11 @@ class Strategy(ABC):
         """The top-`k` rankable results; failed/NaN results are never returned."""
         return [(t.arch, t.result) for t in self.ranked()[:k]]  # type: ignore[misc]
 
-    def pareto(self, objectives: Sequence[str] = ("suc", "latency_ms")) -> list[tuple[Architecture, TrialResult]]:
-        """Non-dominated rankable results over `objectives` (SUC/P/PNorm maximised, costs minimised)."""
-        front = pareto_front(self.ranked(), lambda t: smaller_is_better(t.result, objectives))  # type: ignore[arg-type]
+    def pareto(self, objectives: Sequence[str] | None = None) -> list[tuple[Architecture, TrialResult]]:
+        """Non-dominated rankable results over `objectives` (default: the search's, see
+        `pareto_objectives`); SUC/P/PNorm maximised, costs minimised."""
+        over = pareto_objectives(self.objectives) if objectives is None else objectives
+        front = pareto_front(self.ranked(), lambda t: smaller_is_better(t.result, over))  # type: ignore[arg-type]
         return [(t.arch, t.result) for t in front]  # type: ignore[misc]
 
     # ---- state ----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from ray.tune.search import Searcher
 from nasvl.data.video import Video
 from nasvl.io import atomic_write_json
 from nasvl.search.evaluator import EvalConfig, Evaluator
-from nasvl.search.result import TrialResult
+from nasvl.search.result import DEFAULT_OBJECTIVES, TrialResult
 from nasvl.search.rungs import Rung, promoted, rung_config
 from nasvl.search.strategy import Strategy, build_strategy
 from nasvl.space import parse_space_dict
@@ -64,14 +64,15 @@ class StrategySearcher(Searcher):
 
     def __init__(self, strategy_name: str, space_raw: dict[str, Any], seed: int, options: dict[str, Any],
                  run_dir: str | None = None, max_failures: int = 0, metric: str = "suc",
-                 mode: str = "max", promote: list[float] | None = None) -> None:
+                 mode: str = "max", promote: list[float] | None = None,
+                 objectives: tuple[str, ...] = DEFAULT_OBJECTIVES) -> None:
         super().__init__(metric=metric, mode=mode)
         self._spec = {"strategy_name": strategy_name, "space_raw": space_raw, "seed": seed, "options": options,
                       "run_dir": run_dir, "max_failures": max_failures, "metric": metric, "mode": mode,
-                      "promote": list(promote or [])}
+                      "promote": list(promote or []), "objectives": objectives}
         self.promote = list(promote or [])
         self.strategy: Strategy = build_strategy(strategy_name, parse_space_dict(space_raw), seed,
-                                                 run_dir=run_dir, **options)
+                                                 run_dir=run_dir, objectives=objectives, **options)
         self.max_failures = max_failures
         self.tune_to_nasvl: dict[str, str] = {}
         self.requeued: list[str] = []   # nasvl ids to run again: retries, and trials in flight at a kill

@@ -25,3 +25,18 @@ def test_vector_negates_maximised_objectives() -> None:
     r = TrialResult(suc=0.5, prec=0.7, latency_ms=12.0, macs=100)
     assert smaller_is_better(r, ("suc", "prec", "latency_ms", "macs")) == (-0.5, -0.7, 12.0, 100.0)
     assert smaller_is_better(r, ("suc", "params")) is None
+
+
+def test_the_search_objectives_reach_the_strategy() -> None:
+    import pytest
+
+    from nasvl.errors import ConfigError
+    from nasvl.search.strategy import build_strategy
+    from nasvl.testing.strategies import toy_space
+
+    s = build_strategy("random", toy_space(), objectives=("suc", "macs"), budget=4)
+    assert s.objectives == ("suc", "macs")
+    with pytest.raises(ConfigError, match="first objective"):
+        build_strategy("spos_evolution", toy_space(), objectives=("macs", "suc"))
+    with pytest.raises(ConfigError, match="repeat"):
+        build_strategy("random", toy_space(), objectives=("suc", "suc"))
