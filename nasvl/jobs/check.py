@@ -20,6 +20,7 @@ from nasvl.config.paths import resolve_path
 from nasvl.errors import ConfigError, NasvlError
 from nasvl.io import contained
 from nasvl.jobs.spec import JobSpec, data_paths
+from nasvl.jobs.steps import required
 from nasvl.space import SearchSpace, load_space
 from nasvl.train.config import fit_pairs
 from nasvl.train.run import check_workers, local_resources, resource_shortfall
@@ -67,22 +68,26 @@ def check_job(job: JobSpec, *, workers: int | None = None) -> dict[str, SearchSp
 
 
 def _check_strategy(job: JobSpec, space: SearchSpace) -> None:
-    """Build the strategy as the search will, so bad options fail now, not after the supernet trained."""
+    """Build every strategy the search may run (its own, and those `--strategy` can pick from
+    `strategy_options`) as the search will, so bad options fail now, not after the supernet trained."""
     from nasvl.search.strategy import build_strategy
 
-    s = job.search.search  # type: ignore[union-attr]
-    options = dict(s.options)
-    if "storage" in options:  # a validation builds no study: keep it in memory, write nothing
-        options["storage"] = "memory"
-    where = _node(job, "search", "search", "options")
-    try:
-        strategy = build_strategy(s.strategy, space, s.seed, run_dir=None, objectives=s.objectives, **options)
-    except ConfigError as exc:
-        inner = f"{exc.path}: {exc.rule}" if exc.path else exc.rule
-        raise where.error(f"strategy {s.strategy!r} refuses these options: {inner}") from None
-    except (NasvlError, TypeError, ValueError) as exc:
-        raise where.error(f"strategy {s.strategy!r} refuses these options: {exc}") from None
-    strategy.close()
+    s = required(job.search, "search").search
+    runs = [(s.strategy, dict(s.options), ("search", "search", "options"))]
+    runs += [(name, dict(opts), ("search", "search", "strategy_options", name))
+             for name, opts in s.strategy_options.items()]
+    for name, options, at in runs:
+        if "storage" in options:  # a validation builds no study: keep it in memory, write nothing
+            options["storage"] = "memory"
+        where = _node(job, *at)
+        try:
+            strategy = build_strategy(name, space, s.seed, run_dir=None, objectives=s.objectives, **options)
+        except ConfigError as exc:
+            inner = f"{exc.path}: {exc.rule}" if exc.path else exc.rule
+            raise where.error(f"strategy {name!r} refuses these options: {inner}") from None
+        except (NasvlError, TypeError, ValueError) as exc:
+            raise where.error(f"strategy {name!r} refuses these options: {exc}") from None
+        strategy.close()
 
 
 def _check_outside_writes(job: JobSpec) -> None:

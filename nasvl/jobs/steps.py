@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 
@@ -14,6 +14,16 @@ from nasvl.errors import NasvlError
 from nasvl.io import contained
 from nasvl.jobs.spec import JobSpec
 from nasvl.train.checkpoint import latest_checkpoint
+
+T = TypeVar("T")
+
+
+def required(value: T | None, what: str) -> T:
+    """A job section the running step needs; the job's parser guarantees it (a step runs only when
+    its section is present), so None here is a bug, reported as one."""
+    if value is None:
+        raise NasvlError(f"internal error: the job has no {what} section, yet its step runs")
+    return value
 
 
 @dataclass
@@ -56,7 +66,7 @@ def run_supernet(ctx: JobContext, resume: bool) -> dict[str, Any]:
     from nasvl.train import run_training
 
     out = ctx.step_dir("supernet")
-    summary = run_training(ctx.job.supernet, out, phase="supernet", workers=ctx.workers,  # type: ignore[arg-type]
+    summary = run_training(required(ctx.job.supernet, "supernet"), out, phase="supernet", workers=ctx.workers,
                            address=ctx.address, resume=resume, use_gpu=ctx.job.compute.gpu)
     ckpt = latest_checkpoint(out / "checkpoints")
     return {"checkpoint": str(ckpt), "mean_loss_first": summary.get("mean_first"),
@@ -71,18 +81,18 @@ def run_search(ctx: JobContext, resume: bool) -> dict[str, Any]:
     from nasvl.search.run import run_search as search
 
     ckpt = _done(ctx, "supernet")["checkpoint"]
-    return search(ctx.job.search, ckpt, ctx.step_dir("search"), address=ctx.address,  # type: ignore[arg-type]
+    return search(required(ctx.job.search, "search"), ckpt, ctx.step_dir("search"), address=ctx.address,
                   resume=resume and (ctx.step_dir("search") / "tune").exists())
 
 
 def run_export(ctx: JobContext, resume: bool) -> dict[str, Any]:
-    spec = ctx.job.export
+    spec = required(ctx.job.export, "export")
     target = ctx.step_dir("export", "best")
-    if spec.fixed_op is not None:  # type: ignore[union-attr]
-        return {"exports": [str(_export_fixed(ctx, spec.fixed_op, target))]}  # type: ignore[union-attr]
+    if spec.fixed_op is not None:
+        return {"exports": [str(_export_fixed(ctx, spec.fixed_op, target))]}
     from nasvl.search.export import export_records
 
-    paths = export_records(ctx.step_dir("search"), target, top=spec.top)  # type: ignore[union-attr]
+    paths = export_records(ctx.step_dir("search"), target, top=spec.top)
     return {"exports": [str(p) for p in paths]}
 
 
@@ -92,8 +102,8 @@ def _export_fixed(ctx: JobContext, op: str, target: Path) -> Path:
     from nasvl.space import load_space
     from nasvl.supernet import Subnet
 
-    spec = ctx.job.export
-    space = load_space(resolve_path(spec.space, ctx.job.file)) if spec.space else ctx.job.space()  # type: ignore[union-attr]
+    spec = required(ctx.job.export, "export")
+    space = load_space(resolve_path(spec.space, ctx.job.file)) if spec.space else ctx.job.space()
     arch = space.arch({b.path: (op if op in b.options else b.options[0]) for b in space.free_blocks})
     return save_subnet(Subnet(space, arch), target, extra={"fixed_op": op})
 
@@ -103,7 +113,7 @@ def run_retrain(ctx: JobContext, resume: bool) -> dict[str, Any]:
 
     export_dir = _done(ctx, "export")["exports"][0]
     out = ctx.step_dir("retrain")
-    run_training(ctx.job.retrain, out, phase="retrain", export_dir=export_dir,  # type: ignore[arg-type]
+    run_training(required(ctx.job.retrain, "retrain"), out, phase="retrain", export_dir=export_dir,
                  workers=ctx.workers, address=ctx.address, resume=resume, use_gpu=ctx.job.compute.gpu)
     return {"export": str(out / "export")}
 
@@ -115,9 +125,9 @@ def run_baseline(ctx: JobContext, resume: bool) -> dict[str, Any]:
     from nasvl.supernet import Subnet
     from nasvl.train import run_training
 
-    spec = ctx.job.baseline
+    spec = required(ctx.job.baseline, "baseline")
     searched = load_subnet(_done(ctx, "export")["exports"][0])
-    space = load_space(resolve_path(spec.space, spec.file))  # type: ignore[union-attr,arg-type]
+    space = load_space(resolve_path(required(spec.space, "baseline.space"), spec.file))
     chosen = searched.space.resolve(searched.arch)
     missing = [b.path for b in space.free_blocks if b.path not in chosen]
     if missing:
@@ -127,7 +137,7 @@ def run_baseline(ctx: JobContext, resume: bool) -> dict[str, Any]:
     if not (init / "manifest.json").is_file():
         save_subnet(Subnet(space, arch), init, extra={"baseline_of": str(searched.arch.key)})
     out = ctx.step_dir("baseline")
-    run_training(spec, out, phase="retrain", export_dir=str(init), workers=ctx.workers,  # type: ignore[arg-type]
+    run_training(spec, out, phase="retrain", export_dir=str(init), workers=ctx.workers,
                  address=ctx.address, resume=resume, use_gpu=ctx.job.compute.gpu)
     return {"export": str(out / "export")}
 
@@ -147,15 +157,15 @@ def run_evaluate(ctx: JobContext, resume: bool) -> dict[str, Any]:
     from nasvl.jobs.evaluate import evaluate_exports
     from nasvl.metrics.plots import plot_attributes, plot_curves
 
-    ev = ctx.job.evaluate
-    lang = (ctx.job.supernet or ctx.job.retrain).language  # type: ignore[union-attr]
+    ev = required(ctx.job.evaluate, "evaluate")
+    lang = required(ctx.job.supernet or ctx.job.retrain, "supernet or retrain").language
     outputs: dict[str, Any] = {"datasets": {}}
-    for ds in ev.datasets:  # type: ignore[union-attr]
+    for ds in ev.datasets:
         folder = ctx.step_dir("evaluate", ds.name)
         evaluation = evaluate_exports(_trackers(ctx), ds, folder, job_file=ctx.job.file, language=lang,
-                                      device=ev.device, use_language=ev.use_language,  # type: ignore[union-attr]
-                                      language_fallback=ev.language_fallback,  # type: ignore[union-attr]
-                                      first_box=ev.first_box, language_modes=ev.language_modes)  # type: ignore[union-attr]
+                                      device=ev.device, use_language=ev.use_language,
+                                      language_fallback=ev.language_fallback,
+                                      first_box=ev.first_box, language_modes=ev.language_modes)
         report = evaluation["trackers"]
         plots = [str(p) for p in plot_curves(report, folder / "plots", title=ds.name)]
         attr = plot_attributes(report, folder / "plots" / "attributes.png", title=ds.name)

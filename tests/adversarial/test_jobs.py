@@ -73,6 +73,9 @@ CASES: dict[str, tuple[str, str, list[str], list[str]]] = {
                              ["search.search.options", "budget", "integer"], []),
     "strategy-options-of-another": ("options: {budget: 3}", "options: {population: 8, generations: 2}",
                                     ["search.search.options", "population"], []),
+    "strategy-options-for-the-command-line": (
+        "options: {budget: 3}", "options: {budget: 3}\n    strategy_options: {spos_evolution: {population: 0}}",
+        ["search.search.strategy_options.spos_evolution", "population"], []),
     "search-budget-huge": ("options: {budget: 3}", "options: {budget: 1000000000}",
                            ["search.search.options", "budget", "NASVL_LIMIT_SEARCH_BUDGET"], []),
     "lr-nan": ("optimizer: {lr: 0.01}", "optimizer: {lr: .nan}", ["supernet.train.optimizer.lr", "finite"], []),
