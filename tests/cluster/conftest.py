@@ -7,6 +7,7 @@ lives outside the repository and names its space relative to itself.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -54,6 +55,15 @@ retrain:
 evaluate:
   datasets: [{{name: test, root: "${{data}}/test", format: lasot, benchmark: synth, max_videos: 1}}]
 """
+
+
+def told(run_dir: Path) -> int:
+    """Trials the search has recorded a result for (its own state file, read as the search writes it)."""
+    try:
+        state = json.loads((run_dir / "search" / "search_state.json").read_text())
+    except (OSError, ValueError):
+        return 0  # not written yet
+    return sum(1 for t in state["strategy"]["trials"] if t["result"] is not None)
 
 
 def write_job(folder: Path, text: str) -> Path:

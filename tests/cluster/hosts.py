@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,8 +128,8 @@ class Host:
         self.init_pid = 0
 
 
-def _sleeping_child(pid: int) -> int:
-    """The `sleep infinity` below `unshare` (the host's PID 1), by walking /proc."""
+def descendants(pid: int) -> Iterator[int]:
+    """Every process below `pid`, parents before children, by walking /proc."""
     todo = [pid]
     while todo:
         parent = todo.pop()
@@ -137,12 +138,18 @@ def _sleeping_child(pid: int) -> int:
         except OSError:
             continue
         for k in map(int, kids):
-            try:
-                if Path(f"/proc/{k}/comm").read_text().strip() == "sleep":
-                    return k
-            except OSError:
-                continue
+            yield k
             todo.append(k)
+
+
+def _sleeping_child(pid: int) -> int:
+    """The `sleep infinity` below `unshare` (the host's PID 1)."""
+    for k in descendants(pid):
+        try:
+            if Path(f"/proc/{k}/comm").read_text().strip() == "sleep":
+                return k
+        except OSError:
+            continue
     return 0
 
 

@@ -12,7 +12,7 @@ import torch
 
 from nasvl.search.records import load_records
 from nasvl.train.checkpoint import list_checkpoints
-from tests.cluster.conftest import NASVL, mini_job, write_job
+from tests.cluster.conftest import NASVL, mini_job, told, write_job
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -25,14 +25,6 @@ def _wait(predicate, proc: subprocess.Popen, timeout: float = 600) -> None:
         assert proc.poll() is None, "the run ended before the event: " + (proc.stdout.read() if proc.stdout else "")
         time.sleep(0.1)
     raise AssertionError("the event never came")
-
-
-def _told(run_dir: Path) -> int:
-    try:
-        state = json.loads((run_dir / "search" / "search_state.json").read_text())
-    except (OSError, ValueError):
-        return 0
-    return sum(1 for t in state["strategy"]["trials"] if t["result"] is not None)
 
 
 def _finish(proc: subprocess.Popen, timeout: float = 900) -> str:
@@ -51,7 +43,7 @@ def test_worker_host_dies_during_the_search(cluster) -> None:
     proc = cluster.head.popen([*NASVL, "run", str(job), "--address", cluster.address], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
-        _wait(lambda: _told(run_dir) >= 2, proc)
+        _wait(lambda: told(run_dir) >= 2, proc)
         victim.power_off()
         _finish(proc)
     finally:

@@ -4,7 +4,6 @@ counting events (checkpoints written, trials recorded); `--resume` after each (l
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -16,27 +15,21 @@ import pytest
 
 from nasvl.search.records import load_records
 from nasvl.train.checkpoint import list_checkpoints
-from tests.cluster.conftest import BASE_ENV, mini_job, write_job
+from tests.cluster.conftest import BASE_ENV, mini_job, told, write_job
+from tests.cluster.hosts import descendants
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
 def _descendants(pid: int) -> dict[int, str]:
+    """Processes below `pid` with their start times (a reused PID is not the same process)."""
     out: dict[int, str] = {}
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
+    for k in descendants(pid):
         try:
-            kids = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+            out[k] = Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()[19]
         except OSError:
             continue
-        for k in map(int, kids):
-            try:
-                out[k] = Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()[19]
-            except OSError:
-                continue
-            todo.append(k)
     return out
 
 
@@ -56,14 +49,6 @@ def _sha(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*.pt"))}
 
 
-def _told(run_dir: Path) -> int:
-    try:
-        state = json.loads((run_dir / "search" / "search_state.json").read_text())
-    except (OSError, ValueError):
-        return 0
-    return sum(1 for t in state["strategy"]["trials"] if t["result"] is not None)
-
-
 def test_killed_driver_resumes_at_three_counted_points(tmp_path) -> None:
     text = mini_job("kills", train_steps=24, budget=6).replace("compute: {train_workers: 2}\n", "")
     text = text.replace("retrain:\n  train: {steps: 4,", "retrain:\n  train: {steps: 12,")
@@ -77,7 +62,7 @@ def test_killed_driver_resumes_at_three_counted_points(tmp_path) -> None:
     saved: dict[str, dict[str, str]] = {}
     points = [  # (what, event counted in the run folder)
         ("supernet", lambda: len(list_checkpoints(run_dir / "supernet" / "checkpoints")) >= 2),
-        ("search", lambda: _told(run_dir) >= 3),
+        ("search", lambda: told(run_dir) >= 3),
         ("retrain", lambda: len(list_checkpoints(run_dir / "retrain" / "checkpoints")) >= 2),
     ]
     with log.open("ab") as out:
