@@ -95,6 +95,7 @@ SPACE_ACTIVATIONS = Limit("space_activations", 250_000_000, "estimated activatio
 
 # ---- jobs, training, search and CLI flags (nasvl/jobs, nasvl/train, nasvl/search, nasvl/cli) -----
 TRAIN_STEPS = Limit("train_steps", 100_000_000, "training steps")
+SANDWICH_PATHS = Limit("sandwich_paths", 64, "random paths per sandwich-rule training step")
 BATCH_SIZE = Limit("batch_size", 4_096, "samples in one batch")
 LOADER_WORKERS = Limit("loader_workers", 256, "DataLoader worker processes")
 THREADS = Limit("threads", 1_024, "threads")

@@ -31,6 +31,9 @@ from nasvl.config.limits import (
 from nasvl.config.paths import resolve_path, resolve_str
 from nasvl.data.mixing import PairsConfig, parse_pairs_config
 from nasvl.errors import ConfigError
+from nasvl.train.distill import DistillConfig
+from nasvl.train.recipe import SharedWarmupConfig, check_recipe
+from nasvl.train.sampling import SandwichConfig
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,10 @@ class TrainConfig:
     init: Literal["inherited", "scratch"] = "inherited"  # retrain: start from the export's weights or anew
     affine_bn: bool = True                               # retrain: learn BN scale/shift
     spos_init: str | None = None  # supernet: start the backbone from this SPOS ImageNet supernet checkpoint
+    # supernet training recipe (nasvl/train/recipe.py), each off by default: see NOTES-h5.md
+    sandwich: SandwichConfig | None = None           # largest + smallest + N random paths per step
+    distill: DistillConfig | None = None             # in-place distillation from the largest path
+    shared_warmup: SharedWarmupConfig | None = None  # train only the shared layers for the first N steps
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,7 @@ def train_spec_from_nodes(name: str, space: Node | None, pairs: Node, language: 
         raise train.error("missing the search space to train ('space')")
     cfg = parse_dataclass(TrainConfig, train)  # bounded fields: steps, batch size, workers, threads...
     _check_rates(cfg, train)
+    check_recipe(cfg, train)
     if cfg.amp != "none" and not cfg.device.startswith("cuda"):
         raise train.child("amp").error(f"AMP ({cfg.amp}) needs a CUDA device; device is {cfg.device!r}")
     pairs_cfg = parse_pairs_config(pairs)

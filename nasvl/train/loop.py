@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from nasvl.train.checkpoint import (
 )
 from nasvl.train.config import ADAMW_DEFAULT, OptimizerConfig, TrainSpec
 from nasvl.train.logging import TrainLogger
+from nasvl.train.recipe import StepRecipe
 from nasvl.train.sampling import ArchSampler
 from nasvl.train.schedule import lr_factor
 
@@ -120,25 +121,26 @@ def default_optimizer(net: Network) -> OptimizerConfig:
     return ADAMW_DEFAULT if kind == "adamw" else OptimizerConfig()
 
 
-def path_parameters(net: Network, arch: Architecture) -> list[torch.nn.Parameter]:
-    """Parameters of every module on `arch`'s path, in a fixed order (the same on every rank)."""
+def path_parameters(net: Network, archs: Sequence[Architecture]) -> list[torch.nn.Parameter]:
+    """Parameters of every module on the paths of `archs`, in a fixed order (the same on every rank)."""
     seen: set[int] = set()
     out = []
-    for _, module in path_modules(net, arch):
-        for p in module.parameters(recurse=False):
-            if p.requires_grad and id(p) not in seen:
-                seen.add(id(p))
-                out.append(p)
+    for arch in archs:
+        for _, module in path_modules(net, arch):
+            for p in module.parameters(recurse=False):
+                if p.requires_grad and id(p) not in seen:
+                    seen.add(id(p))
+                    out.append(p)
     return out
 
 
-def allreduce_gradients(net: Network, arch: Architecture, rank: Rank) -> None:
+def allreduce_gradients(net: Network, archs: Sequence[Architecture], rank: Rank) -> None:
     """Average gradients over ranks. The reduced set depends only on the path, not on the data:
     a module such as the template-embedding fallback runs only on ranks whose batch needs it, so
     a rank without a gradient contributes zeros."""
     if rank.world == 1:
         return
-    params = path_parameters(net, arch)
+    params = path_parameters(net, archs)
     flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params])
     dist.all_reduce(flat)
     flat /= rank.world
@@ -171,7 +173,11 @@ class Trainer:
         if net.plugin is None:
             raise NasvlError(f"space {net.space.name!r} has no tracker: nothing to train (add a tracker: section)")
         self.fixed_arch = fixed_arch
-        self.sampler = ArchSampler(net.space, seed=cfg.seed, mode=cfg.sampling)
+        if fixed_arch is not None and (cfg.sandwich or cfg.distill or cfg.shared_warmup):
+            raise NasvlError(f"{spec.file}: train.sandwich, train.distill and train.shared_warmup train a "
+                             f"supernet; a {phase} run trains one fixed architecture (remove them)")
+        self.sampler = ArchSampler(net.space, seed=cfg.seed, mode=cfg.sampling, sandwich=cfg.sandwich)
+        self.recipe = StepRecipe(self.net, cfg.distill, cfg.shared_warmup)
         opt_cfg = cfg.optimizer or default_optimizer(net)
         self.grad_clip = opt_cfg.grad_clip
         self.optimizer = build_optimizer(self.net, opt_cfg)
@@ -217,8 +223,8 @@ class Trainer:
         return True
 
     # ---- loop -----------------------------------------------------------------------------
-    def arch_at(self, step: int) -> Architecture:
-        return self.fixed_arch if self.fixed_arch is not None else self.sampler.sample(step)
+    def paths_at(self, step: int) -> list[Architecture]:
+        return [self.fixed_arch] if self.fixed_arch is not None else self.sampler.paths(step)
 
     def loader(self) -> DataLoader:
         return DataLoader(GlobalPairs(self.dataset), num_workers=self.cfg.num_workers,
@@ -227,7 +233,7 @@ class Trainer:
                           persistent_workers=False)
 
     def train_step(self, batch: dict[str, Any]) -> dict[str, float]:
-        arch = self.arch_at(self.step)
+        archs = self.paths_at(self.step)
         template = batch["template"].to(self.device, non_blocking=True)
         search = batch["search"].to(self.device, non_blocking=True)
         lang = language_input(batch, self.device) if self.net.space.mixer is not None else None
@@ -235,20 +241,24 @@ class Trainer:
         self.net.train()
         amp = self.cfg.amp != "none"
         dtype = torch.bfloat16 if self.cfg.amp == "bf16" else torch.float16
-        with torch.autocast(self.device.type, dtype=dtype, enabled=amp):
-            outputs = self.net.track_forward(template, search, arch, lang)
-        losses = self.net.plugin.loss({k: v.float() for k, v in outputs.items()}, targets)  # type: ignore[union-attr]
-        total = losses["total"]
-        if not torch.isfinite(total):
-            where = self.last_checkpoint or "none written yet"
-            raise TrainingDiverged(f"loss is {total.item()} at step {self.step}; last good checkpoint: {where}")
+
+        def forward(arch: Architecture) -> dict[str, torch.Tensor]:
+            with torch.autocast(self.device.type, dtype=dtype, enabled=amp):
+                outputs = self.net.track_forward(template, search, arch, lang)
+            return {k: v.float() for k, v in outputs.items()}
+
+        def backward(total: torch.Tensor) -> None:
+            if not torch.isfinite(total):
+                where = self.last_checkpoint or "none written yet"
+                raise TrainingDiverged(f"loss is {total.item()} at step {self.step}; last good checkpoint: {where}")
+            (self.scaler.scale(total) if self.scaler is not None else total).backward()
+
         self.optimizer.zero_grad(set_to_none=True)  # None grads keep off-path params out of decay/momentum
+        losses = self.recipe.run(archs, forward, lambda out: self.net.plugin.loss(out, targets), backward)  # type: ignore[union-attr]
         if self.scaler is not None:
-            self.scaler.scale(total).backward()
             self.scaler.unscale_(self.optimizer)
-        else:
-            total.backward()
-        allreduce_gradients(self.net, arch, self.rank)
+        allreduce_gradients(self.net, archs, self.rank)
+        self.recipe.mask_gradients(self.step)
         if self.grad_clip:
             torch.nn.utils.clip_grad_norm_([p for p in self.net.parameters() if p.grad is not None], self.grad_clip)
         if self.scaler is not None:
@@ -257,7 +267,7 @@ class Trainer:
         else:
             self.optimizer.step()
         self.scheduler.step()
-        return {k: float(v.detach()) for k, v in losses.items()}
+        return losses
 
     def run(self, report=None, stop_at: int | None = None) -> dict[str, Any]:  # noqa: ANN001
         """Train until `steps` (or `stop_at`, then checkpoint); `report(metrics, path)` after each checkpoint."""
