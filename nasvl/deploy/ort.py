@@ -146,13 +146,14 @@ def _checked_model_bytes(folder: Path, name: str) -> bytes:
     return data
 
 
-def _session(folder: Path, name: str, threads: int) -> Any:
+def _session(folder: Path, name: str, threads: int, optimization: str = "all") -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED if optimization == "extended"
+                                        else ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
     options.log_severity_level = 3
     try:
         return ort.InferenceSession(_checked_model_bytes(folder, name), options,
@@ -177,7 +178,8 @@ class OrtEngine(Engine):
         search_file = INT8_FILE if int8 else manifest["search"]["file"]
         self.manifest = manifest
         self.template_session = _session(folder, manifest["template"]["file"], threads)
-        self.search_session = _session(folder, search_file, threads)
+        level = (manifest.get("int8") or {}).get("optimization", "all") if int8 else "all"
+        self.search_session = _session(folder, search_file, threads, level)
         for session, graph, file in ((self.template_session, "template", manifest["template"]["file"]),
                                      (self.search_session, "search", search_file)):
             have = {i.name for i in session.get_inputs()}
