@@ -27,9 +27,8 @@ from nasvl.supernet.mixer import LanguageInput
 from nasvl.supernet.network import Network, TemplateCache
 
 RUNTIMES = ("torch", "torch-plain", "onnx", "onnx-int8")
-# Measured with `nasvl bench tracker` on the paper CAND (2 x86 cores, torch 2.13): channels-last
-# convolutions were slower than NCHW for ShuffleNet's depthwise/1×1 mix at batch 1 (see NOTES),
-# so the inference form keeps NCHW unless asked.
+# Channels-last is supported (TorchEngine(channels_last=True)) but not yet measured on a quiet machine;
+# NCHW stays the default until `nasvl bench tracker --runtimes` shows channels-last winning.
 CHANNELS_LAST = False
 
 
