@@ -43,9 +43,40 @@ def _tracker(args: argparse.Namespace) -> int:
         f"{report['speedup_vlt_scar_vs_resnet50_min']:.2f}× by min (goal ≥ 2×); vs the same-backbone SiamCAR: "
         f"{report['speedup_vlt_scar_vs_siamcar_same_backbone']:.2f}× / "
         f"{report['speedup_vlt_scar_vs_siamcar_same_backbone_min']:.2f}× (the ModaMixers' cost)")
+    if args.runtimes:
+        report["runtimes"] = _runtimes(args, console)
     if args.json:
         atomic_write_json(args.json, report)
     return 0
+
+
+def _runtimes(args: argparse.Namespace, console: object) -> dict:
+    from rich.console import Console
+    from rich.table import Table
+
+    from nasvl.deploy.bench import bench_runtimes
+
+    rep = bench_runtimes(args.spaces, frames=args.frames, warmup=args.warmup, model=args.model,
+                         suc_data=args.suc_data, suc_videos=args.suc_videos, progress=console.print)  # type: ignore[attr-defined]
+    table = Table(title=f"{rep['model']} per runtime ({rep['threads']} threads, interleaved); floor "
+                        f"{rep['floor_ms']:.1f} ms = {rep['per_frame_gflop']:.2f} GFLOP / {rep['matmul_gflops']:.1f} GFLOP/s")
+    for col in ("runtime", "min ms", "median ms", "p90 ms", "fps", "× floor"):
+        table.add_column(col, justify="left" if col == "runtime" else "right")
+    for r in rep["results"]:
+        table.add_row(r["label"], f"{r['min_ms']:.1f}", f"{r['median_ms']:.1f}", f"{r['p90_ms']:.1f}",
+                      f"{r['fps']:.1f}", f"{r['x_floor']:.2f}")
+    out = Console(width=150)
+    out.print(table)
+    out.print(f"inference form vs plain form: {rep['inference_vs_plain']:.2f}× faster by median "
+              f"({rep['inference_vs_plain_min']:.2f}× by min; goal ≥ 1.3×); int8 vs the fp32 export: "
+              f"{rep['int8_vs_fp32_export']:.2f}× (goal ≥ 2×); SOTS-equivalent (plain, official geometry): "
+              f"{rep['sots_equivalent_ms']:.1f} ms")
+    if rep["suc"]:
+        d = rep["suc"]["int8_minus_fp32"]
+        out.print(f"SUC on the test split ({rep['suc']['videos']} videos): fp32 {rep['suc']['suc_fp32']:.1f}, "
+                  f"int8 {rep['suc']['suc_int8']:.1f}, change {d['diff']:+.2f} (95% CI {d['ci'][0]:+.2f} .. "
+                  f"{d['ci'][1]:+.2f}; goal: loss ≤ 0.5)")
+    return rep
 
 
 def _supernet(args: argparse.Namespace) -> int:
@@ -67,6 +98,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     t.add_argument("--device", default="cpu")
     t.add_argument("--spaces", type=Path, default=_default_spaces(), help="folder with the space YAMLs")
+    t.add_argument("--runtimes", action="store_true", help="also time the paper CAND (or --model) under every "
+                   "runtime: plain, inference form, ONNX fp32, ONNX int8 (writes the graphs, calibrates int8)")
+    t.add_argument("--model", type=Path, default=None, help="with --runtimes: an export to time instead of the "
+                   "random-weight paper CAND (its onnx/ folder is (re)written)")
+    t.add_argument("--suc-data", type=Path, default=None, help="with --runtimes: embedded benchmark root; the int8 "
+                   "SUC change on its test split, with a paired bootstrap CI over videos")
+    t.add_argument("--suc-videos", type=int, default=None, help="test videos for the SUC change (default all)")
     t.set_defaults(handler=_tracker)
     s = sub.add_parser("supernet", help="supernet training step vs the same architecture extracted (ratio)")
     s.add_argument("spaces_yaml", nargs="*", type=Path, default=[_default_spaces() / "tiny.yaml"])

@@ -75,7 +75,8 @@ def _track(args: argparse.Namespace) -> int:
                  else embedding_cache(args.embed_cache, args.language_model, device=args.device))
         embed_text = cache.get
     tracker = build_tracker(subnet, args.params, embed_text=embed_text, device=args.device,
-                            language_fallback=args.language_fallback, benchmark=args.benchmark)
+                            language_fallback=args.language_fallback, benchmark=args.benchmark,
+                            runtime=args.runtime, model_dir=args.model)
 
     lines = [",".join(f"{v:.2f}" for v in box)]
     console = Console(stderr=True)
@@ -110,6 +111,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--params", default=None, help="hyper-parameter YAML (default: trackers/params/<tracker>.yaml)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0 (default: cpu)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--runtime", default="torch",
+                   help="torch: BN-folded inference form (default); torch-plain: as trained; onnx / onnx-int8: "
+                        "the graphs `nasvl export-onnx` wrote (onnxruntime, CPU)")
     p.add_argument("--language-fallback", choices=("zeros", "template"), default="zeros",
                    help="language without --text: the paper's zeros, or the template embedding")
     p.add_argument("--language-model", default="minilm", help="language encoder (default: minilm)")

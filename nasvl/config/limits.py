@@ -125,6 +125,10 @@ DESCRIPTION_CHARS = Limit("description_chars", 2_000, "characters in one target 
 EXPORT_MANIFEST_BYTES = Limit("export_manifest_bytes", 4 << 20, "bytes in an export's manifest.json or arch.yaml")
 # safetensors' own reader allows a 100 MB header; a real subnet's header is a few tens of kB.
 SAFETENSORS_HEADER_BYTES = Limit("safetensors_header_bytes", 16 << 20, "bytes in a safetensors header")
+# The paper-CAND tracker's graphs are ~10 MB, a ResNet-50 SiamCAR's ~100 MB; protobuf itself stops at 2 GB.
+ONNX_MODEL_BYTES = Limit("onnx_model_bytes", 1 << 30, "bytes in one ONNX graph of an export")
+# int8 calibration keeps every search-graph feed in memory (~1 MB each for a 255 crop and its template state).
+CALIBRATION_FEEDS = Limit("calibration_feeds", 2_000, "int8 calibration samples (search crops)")
 
 # ---- search run folders (nasvl/search/records.py) -------------------------------------------------
 # search_state.json holds every trial of a search (about 1 kB each): 256 MiB is ~250k evaluations.

@@ -4,7 +4,8 @@ It crops the template and search regions pysot-style (context 0.5, template/sear
 from the space's branch inputs, mean-colour padding), runs the template branch once per
 video (template features and the per-stage language vectors are cached, so the language
 embedding and the template-embedding fallback cost nothing per frame), and runs only the
-search branch and the head on each frame. Subclasses turn head outputs into a box.
+search branch and the head on each frame, through its `Engine` (`nasvl.deploy.runtimes`: the
+plain or folded torch network, or ONNX graphs). Subclasses turn head outputs into a box.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import numpy as np
 import torch
 
 from nasvl.data.crops import CONTEXT, context_size, mean_color
+from nasvl.deploy.runtimes import Engine, TorchEngine
 from nasvl.errors import ConfigError
 from nasvl.supernet.mixer import LanguageInput
-from nasvl.supernet.network import Network, TemplateCache
+from nasvl.supernet.network import Network
 from nasvl.tracking.inference import crop_tensor
 from nasvl.tracking.tracker import EmbedText, LanguageFallback, Tracker
 
@@ -43,7 +45,14 @@ class SiameseTracker(Tracker):
         self.context = float(getattr(params, "context", CONTEXT))
         self.center = np.zeros(2)
         self.size = np.ones(2)
-        self._template: TemplateCache | None = None
+        self._template: Any = None
+        # The plain network until `use_engine` (build_tracker picks the runtime: folded torch, ONNX…).
+        self.engine: Engine = TorchEngine(self.net, arch, plain=True)
+
+    def use_engine(self, engine: Engine) -> None:
+        """Run the network through `engine` from the next `initialize` on."""
+        self.engine = engine
+        self._template = None
 
     # ---- geometry -------------------------------------------------------------------------
     def template_side(self) -> float:
@@ -96,7 +105,7 @@ class SiameseTracker(Tracker):
         c = self.template_size / 2
         box = torch.tensor([[c - w * scale / 2, c - h * scale / 2, c + w * scale / 2, c + h * scale / 2]])
         lang = self.language_input(text, box)
-        self._template = self.net.template(z, self.arch, lang)
+        self._template = self.engine.template(z, lang)
         self.on_initialize(frame)
 
     def on_initialize(self, frame: np.ndarray) -> None:
@@ -109,7 +118,7 @@ class SiameseTracker(Tracker):
             raise RuntimeError("call initialize() before track()")
         side = self.search_side()
         x = self.crop(frame, side, self.search_size)
-        return self.net.search(x, self._template, self.arch), self.search_size / side
+        return self.engine.search(x, self._template), self.search_size / side
 
     @abstractmethod
     def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:

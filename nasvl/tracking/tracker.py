@@ -101,7 +101,8 @@ def load_params(tracker: str, benchmark: str | None = None, path: str | Path | N
 def build_tracker(net: Subnet | tuple[Supernet, Architecture], params: Any = None, *,
                   embed_text: EmbedText | None = None, device: str | torch.device = "cpu",
                   language_fallback: LanguageFallback = "zeros", benchmark: str | None = None,
-                  overrides: dict[str, Any] | None = None) -> Tracker:
+                  overrides: dict[str, Any] | None = None, runtime: str = "torch",
+                  model_dir: str | Path | None = None) -> Tracker:
     """The inference tracker for a network whose space names a tracker.
 
     `net` is an exported/extracted `Subnet`, or `(supernet, arch)` to score a candidate
@@ -111,7 +112,14 @@ def build_tracker(net: Subnet | tuple[Supernet, Architecture], params: Any = Non
     `embed_text(text)` returns the (d,) sentence embedding, or None for no description.
     The network is moved to `device` and put in eval mode (a supernet too: score candidates
     after `recalibrate_bn`, then switch it back to train mode yourself).
+    `runtime` (`nasvl.deploy.runtimes.RUNTIMES`): `torch` runs a Subnet in its inference form
+    (BN folded, inference_mode) and a `(supernet, arch)` candidate as it is (folding would copy
+    the supernet); `torch-plain` runs the network as trained; `onnx` / `onnx-int8` run the graphs
+    `nasvl export-onnx` wrote into the export directory `model_dir`.
     """
+    from nasvl.deploy.runtimes import check_runtime, make_engine
+
+    check_runtime(runtime)
     if isinstance(net, tuple):
         network, arch = net
     else:
@@ -133,5 +141,13 @@ def build_tracker(net: Subnet | tuple[Supernet, Architecture], params: Any = Non
         if unknown:
             raise ConfigError(f"unknown tracker parameter(s) {sorted(unknown)} {known(fields)}")
         params = dataclasses.replace(params, **overrides)
-    return entry.factory(network, arch, params, embed_text=embed_text, device=device,
-                         language_fallback=language_fallback)
+    tracker = entry.factory(network, arch, params, embed_text=embed_text, device=device,
+                            language_fallback=language_fallback)
+    plain = runtime == "torch-plain" or (runtime == "torch" and isinstance(net, tuple))
+    if hasattr(tracker, "use_engine"):
+        tracker.use_engine(make_engine(runtime, network, arch, plain=plain, model_dir=model_dir,
+                                       language_fallback=language_fallback, device=device))
+    elif runtime not in ("torch", "torch-plain"):
+        raise ConfigError(f"the {space.tracker.name!r} tracker runs only on torch (runtime {runtime!r} needs "
+                          f"a Siamese tracker with a template/search engine)")
+    return tracker
