@@ -45,6 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--force", action="store_true", help="reuse an --out folder that already holds a report")
     g.add_argument("--benchmark", default=None, help="tracker hyper-parameter set (default: the file's default)")
     g.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    g.add_argument("--runtime", choices=("torch", "torch-plain", "onnx", "onnx-int8"), default="torch",
+                   help="how the exports run (default torch, BN folded); ONNX graphs are written next to each "
+                   "export on first use and leave the template mode out")
     g.add_argument("--max-videos", type=int, default=None, help="track only the first N videos")
     g.add_argument("--language-fallback", choices=("zeros", "template"), default="zeros",
                    help="language for videos without a description in the correct-description run")
@@ -107,7 +110,7 @@ def _track_exports(args: argparse.Namespace, title: str) -> tuple[dict, Path]:
     language = LanguageConfig(model=args.language_model, cache_dir=str(args.embed_cache) if args.embed_cache else None)
     evaluation = evaluate_exports(exports, ds, args.out, job_file=None, language=language, device=args.device,
                                   language_fallback=args.language_fallback, first_box=not args.no_first_box,
-                                  language_modes=modes, reference=args.reference)  # type: ignore[arg-type]
+                                  language_modes=modes, reference=args.reference, runtime=args.runtime)  # type: ignore[arg-type]
     return evaluation, args.out / "plots"
 
 

@@ -69,7 +69,8 @@ class CostModel:
         self._res: dict[str, dict[str, tuple[int, int]]] = {}  # branch -> slot path -> input (h, w)
         self._stage_res: dict[str, dict[str, int]] = {}        # branch -> stage -> output size
         for branch, size in space.inputs:
-            stem_conv = nn.Conv2d(3, 1, space.stem.kernel, space.stem.stride, space.stem.kernel // 2)
+            with torch.device("meta"):  # geometry only: no weights, and the global RNG stays untouched
+                stem_conv = nn.Conv2d(3, 1, space.stem.kernel, space.stem.stride, space.stem.kernel // 2)
             h = conv_out(size, stem_conv, 0)
             res: dict[str, tuple[int, int]] = {}
             self._stage_res[branch] = {}
@@ -77,7 +78,8 @@ class CostModel:
                 for i in range(st.depth):
                     res[f"{branch}.{st.name}.{i}"] = (h, h)
                     if i == 0:
-                        probe = nn.Conv2d(1, 1, 3, st.stride, 1)
+                        with torch.device("meta"):
+                            probe = nn.Conv2d(1, 1, 3, st.stride, 1)
                         h = conv_out(h, probe, 0)
                 res[f"{branch}.{st.name}.pre"] = res[f"{branch}.{st.name}.post"] = (h, h)
                 self._stage_res[branch][st.name] = h
@@ -100,7 +102,8 @@ class CostModel:
     def _stem(self, branch: str) -> tuple[int, int]:
         s = self.space.stem
         size = self.space.input_size(branch)
-        conv = nn.Conv2d(3, s.channels, s.kernel, s.stride, s.kernel // 2, bias=False)
+        with torch.device("meta"):
+            conv = nn.Conv2d(3, s.channels, s.kernel, s.stride, s.kernel // 2, bias=False)
         ho = conv_out(size, conv, 0)
         return 3 * s.channels * s.kernel * s.kernel, ho * ho * s.channels * 3 * s.kernel * s.kernel
 
@@ -118,7 +121,8 @@ class CostModel:
             from nasvl.tracking.plugin import TRACKERS
 
             plugin = TRACKERS.get(self.space.tracker.name)(self.space.tracker.options, self.space)
-            head = plugin.build_head([st.channels for st in self.space.stages]).eval()
+            with torch.random.fork_rng(devices=[]):  # costing a space must not change what a seed builds
+                head = plugin.build_head([st.channels for st in self.space.stages]).eval()
             feats = {
                 b: [torch.zeros(1, st.channels, self._stage_res[b][st.name], self._stage_res[b][st.name])
                     for st in self.space.stages]

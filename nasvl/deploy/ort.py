@@ -80,6 +80,18 @@ def export_onnx(export_dir: str | Path, *, int8: bool = False, calibration: Any 
     return out
 
 
+def ensure_onnx(export_dir: str | Path, runtime: str) -> None:
+    """The graphs `runtime` runs, written next to the export unless current ones are there already."""
+    if runtime not in ("onnx", "onnx-int8"):
+        return
+    try:
+        current = read_onnx_manifest(export_dir)
+    except CheckpointError:
+        current = None
+    if current is None or (runtime == "onnx-int8" and not current.get("int8")):
+        export_onnx(export_dir, int8=runtime == "onnx-int8")
+
+
 def read_onnx_manifest(export_dir: str | Path) -> dict[str, Any]:
     """The ONNX manifest of an export, checked against the export's own manifest (stale graphs are refused)."""
     from nasvl.export import read_manifest

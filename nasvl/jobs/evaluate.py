@@ -34,7 +34,7 @@ def evaluate_exports(exports: Mapping[str, str], ds: EvalDataset, out_dir: Path,
                      language: LanguageConfig, device: str = "cpu", use_language: bool = True,
                      language_fallback: str = "zeros", first_box: bool = False,
                      language_modes: Sequence[LanguageMode] = LANGUAGE_MODES,
-                     reference: str | None = None) -> dict[str, Any]:
+                     reference: str | None = None, runtime: str = "torch") -> dict[str, Any]:
     """Load `ds`, track it with each export ({name: export dir}) and score; returns the evaluation."""
     from nasvl.data.registry import load_dataset
     from nasvl.language import embedding_cache
@@ -46,7 +46,7 @@ def evaluate_exports(exports: Mapping[str, str], ds: EvalDataset, out_dir: Path,
     return evaluate_videos(exports, videos, out_dir, cache=cache, benchmark=ds.benchmark,
                            protocol=ds.protocol or default_protocol(ds.format), device=device,
                            use_language=use_language, language_fallback=language_fallback, first_box=first_box,
-                           language_modes=language_modes, reference=reference)
+                           language_modes=language_modes, reference=reference, runtime=runtime)
 
 
 def _no_sensitivity(net: Any, use_language: bool) -> str | None:
@@ -62,12 +62,13 @@ def evaluate_videos(exports: Mapping[str, str], videos: Sequence[Video], out_dir
                     benchmark: str | None, protocol: str, device: str = "cpu", use_language: bool = True,
                     language_fallback: str = "zeros", first_box: bool = False,
                     language_modes: Sequence[LanguageMode] = LANGUAGE_MODES,
-                    reference: str | None = None) -> dict[str, Any]:
+                    reference: str | None = None, runtime: str = "torch") -> dict[str, Any]:
     """Track `videos` with each export, in every language mode for VL trackers, score, write report.json.
 
     `cache` embeds descriptions (an `EmbeddingCache`, or anything with `warm(texts)` and `get(text)`);
     `reference` is the tracker the others are compared with (default: the first).
     """
+    from nasvl.deploy.ort import ensure_onnx
     from nasvl.export import load_subnet
     from nasvl.metrics.dataset import evaluate_dataset
     from nasvl.metrics.report import write_json
@@ -97,16 +98,22 @@ def evaluate_videos(exports: Mapping[str, str], videos: Sequence[Video], out_dir
     runs: dict[str, dict[str, str]] = {}
     skipped: dict[str, str] = {}
 
-    def run(net: Any, folder: str, texts: Mapping[str, str | None] | None, fallback: str, embed: Any) -> None:
+    def run(net: Any, export: str, folder: str, texts: Mapping[str, str | None] | None, fallback: str,
+            embed: Any) -> None:
         tracker = build_tracker(net, benchmark=benchmark, embed_text=embed, device=device,
-                                language_fallback=fallback)  # type: ignore[arg-type]
+                                language_fallback=fallback, runtime=runtime, model_dir=export)  # type: ignore[arg-type]
         for video, boxes in track_videos(tracker, videos, frames, texts).items():
             write_results(results, folder, video, boxes)
 
+    onnx = runtime in ("onnx", "onnx-int8")
+    left_out = {"template": "the ONNX graphs take a sentence embedding; the template fallback is computed "
+                            "in torch only"} if onnx and "template" in modes else {}
+    modes = [m for m in modes if m not in left_out]
     for name, export in exports.items():
+        ensure_onnx(export, runtime)
         net = load_subnet(export, device)
         correct = {v.name: v.description for v in videos} if use_language else None
-        run(net, name, correct, language_fallback, cache.get if use_language else None)
+        run(net, export, name, correct, language_fallback, cache.get if use_language else None)
         if not modes:
             continue
         reason = _no_sensitivity(net, use_language)
@@ -116,7 +123,7 @@ def evaluate_videos(exports: Mapping[str, str], videos: Sequence[Video], out_dir
         runs[name] = {"correct": name}
         for mode in modes[1:]:
             texts, fallback = mode_inputs(mode, videos, language_fallback, deranged)
-            run(net, f"{name}.{mode}", texts, fallback, cache.get)
+            run(net, export, f"{name}.{mode}", texts, fallback, cache.get)
             runs[name][mode] = f"{name}.{mode}"
     if first_box:
         for video in videos:
@@ -131,7 +138,8 @@ def evaluate_videos(exports: Mapping[str, str], videos: Sequence[Video], out_dir
                                                      derangement)
         elif name in skipped:
             sensitivity[name] = {"skipped": skipped[name]}
-    evaluation = {"protocol": protocol, "n_videos": len(videos), "trackers": report,
+    evaluation = {"protocol": protocol, "runtime": runtime, "n_videos": len(videos), "trackers": report,
+                  **({"language_modes_left_out": left_out} if left_out else {}),
                   "differences": tracker_differences(report, videos, reference) if len(names) > 1 else {},
                   "language_sensitivity": sensitivity}
     write_json(evaluation, out_dir / "report.json")

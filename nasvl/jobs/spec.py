@@ -70,6 +70,9 @@ class EvaluateSpec:
     # VL trackers are also tracked in these modes for the language-sensitivity report
     # (nasvl.metrics.sensitivity); [] turns it off. Trackers without language are skipped.
     language_modes: tuple[LanguageMode, ...] = LANGUAGE_MODES
+    # How the exports run: torch (BN folded), torch-plain, or ONNX fp32/int8 (graphs written next to
+    # each export on first use, `nasvl export-onnx`); ONNX leaves the template mode out.
+    runtime: Literal["torch", "torch-plain", "onnx", "onnx-int8"] = "torch"
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,8 @@ def run_evaluate(ctx: JobContext, resume: bool) -> dict[str, Any]:
         evaluation = evaluate_exports(_trackers(ctx), ds, folder, job_file=ctx.job.file, language=lang,
                                       device=ev.device, use_language=ev.use_language,
                                       language_fallback=ev.language_fallback,
-                                      first_box=ev.first_box, language_modes=ev.language_modes)
+                                      first_box=ev.first_box, language_modes=ev.language_modes,
+                                      runtime=ev.runtime)
         report = evaluation["trackers"]
         plots = [str(p) for p in plot_curves(report, folder / "plots", title=ds.name)]
         attr = plot_attributes(report, folder / "plots" / "attributes.png", title=ds.name)

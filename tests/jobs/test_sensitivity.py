@@ -163,3 +163,23 @@ def test_ablation_table_has_cis_and_sensitivity_columns(tmp_path: Path) -> None:
     md = (tmp_path / "ablation.md").read_text()
     assert "Δ none [95% CI]" in md and "40.0 [35.0, 45.0]" in md and "-5.0 [-8.0, -2.0]*" in md
     assert json.loads((tmp_path / "ablation.json").read_text())[1]["sensitivity_skipped"] == "no language"
+
+
+def test_the_onnx_runtime_scores_like_torch_and_leaves_the_template_mode_out(
+        evaluation, tmp_path_factory: pytest.TempPathFactory) -> None:
+    torch_eval, videos, _ = evaluation
+    export = _export(tmp_path_factory.mktemp("onnx") / "reads", "tiny.yaml", 3.0)  # the same weights as "reads"
+    out = tmp_path_factory.mktemp("eval-onnx")
+    onnx_eval = evaluate_videos({"reads": export}, videos, out, cache=FakeCache(), benchmark=None,
+                                protocol="pysot", runtime="onnx")
+    assert (Path(export) / "onnx" / "manifest.json").is_file()  # written on first use
+    assert onnx_eval["runtime"] == "onnx" and "template" in onnx_eval["language_modes_left_out"]
+    assert set(onnx_eval["language_sensitivity"]["reads"]["modes"]) == {"correct", "none", "deranged"}
+    # An untrained tracker's near-flat scores let 1e-6 differences pick another peak later on, so
+    # compare the first tracked frame of every video, where both runtimes see the same crop.
+    torch_out = evaluation[2]
+    for video in videos:
+        for folder in ("reads", "reads.none", "reads.deranged"):
+            got = np.loadtxt(out / "results" / folder / f"{video.name}.txt", delimiter=",")
+            want = np.loadtxt(torch_out / "results" / folder / f"{video.name}.txt", delimiter=",")
+            np.testing.assert_allclose(got[1], want[1], atol=0.05, err_msg=f"{folder}/{video.name}")

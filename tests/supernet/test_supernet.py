@@ -181,3 +181,15 @@ def test_spos_op_shapes(op: str) -> None:
                         (OpSpec(160, 320, 1, projection=True), (1, 320, 16, 16))]:
         x = torch.randn(1, spec.in_channels, 16, 16)
         assert build_op(op, spec)(x).shape == shape
+
+
+def test_a_seed_builds_the_same_weights_whatever_was_parsed_before() -> None:
+    """Parsing and costing a space (cached per process) must not consume the global RNG: a Ray
+    worker that parsed the space already would otherwise build other initial weights from one seed."""
+    text = (SPACES / "tiny.yaml").read_text().replace("name: tiny", "name: tiny_rng_probe")  # not cached yet
+    weights = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        net = build_supernet(parse_space_text(text, "tiny_rng_probe.yaml"))
+        weights.append(net.state_dict())
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
