@@ -46,6 +46,7 @@ class PairsConfig:
     context: float = 0.5
     pairs_per_epoch: int = 10_000
     negative_rate: float = 0.2
+    text_negative_rate: float = 0.0  # beyond the paper: positives relabelled negative with a wrong description
     template_aug: AugmentConfig = TEMPLATE_AUG
     search_aug: AugmentConfig = SEARCH_AUG
 
@@ -61,8 +62,9 @@ def parse_pairs_config(node: Node) -> PairsConfig:
             raise where.child("format").error(f"unknown format {src.format!r} (known: {', '.join(FORMATS)})")
         if src.share < 0:
             raise where.child("share").error(f"share must be >= 0, got {src.share}")
-    if not 0 <= cfg.negative_rate <= 1:
-        raise node.child("negative_rate").error("must be within [0, 1]")
+    for key in ("negative_rate", "text_negative_rate"):
+        if not 0 <= getattr(cfg, key) <= 1:
+            raise node.child(key).error("must be within [0, 1]")
     return cfg
 
 
@@ -84,4 +86,5 @@ def build_pair_dataset(cfg: PairsConfig, *, base_dir: str | Path | None = None,
                                   frame_range=src.frame_range, name=src.name or root.name))
     return PairDataset(sources, seed=cfg.seed, template_size=cfg.template_size, search_size=cfg.search_size,
                        context=cfg.context, pairs_per_epoch=cfg.pairs_per_epoch, negative_rate=cfg.negative_rate,
-                       template_aug=cfg.template_aug, search_aug=cfg.search_aug, embeddings=embeddings)
+                       template_aug=cfg.template_aug, search_aug=cfg.search_aug, embeddings=embeddings,
+                       text_negative_rate=cfg.text_negative_rate)

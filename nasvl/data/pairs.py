@@ -58,8 +58,14 @@ class PairDataset(Dataset):
     Items: `template` (3,T,T) and `search` (3,S,S) float32 BGR 0..255 like pysot,
     `template_box`/`search_box` (4,) float32 xyxy in crop pixels, `text` ("" when the
     video has no description), `has_text`, `lang_mode`, `negative` (search from another
-    video), and `lang` (d,) when `embeddings` (text -> vector, from the language cache)
-    is given; `lang` is zeros without text (the tracker applies `lang_mode` itself).
+    video, or a text negative), `text_negative`, and `lang` (d,) when `embeddings` (text -> vector,
+    from the language cache) is given; `lang` is zeros without text (the tracker applies `lang_mode`).
+
+    `text_negative_rate` (beyond the paper, issue 13): that fraction of the positive pairs of
+    described videos keeps its template and search crops but gets another video's description
+    (one naming another target where the videos carry a `combination` tag) and is labelled
+    negative. The template alone then no longer decides the label: the network has to check the
+    description against what it sees, so the language path carries a gradient that matters.
     """
 
     def __init__(self, videos_or_sources: Sequence[Video] | Sequence[PairSource], *, seed: int = 0,
@@ -67,7 +73,7 @@ class PairDataset(Dataset):
                  pairs_per_epoch: int = 10_000, negative_rate: float = 0.2, frame_range: int = 100,
                  lang_mode: LangMode = "zeros", template_aug: AugmentConfig = TEMPLATE_AUG,
                  search_aug: AugmentConfig = SEARCH_AUG, embeddings: Mapping[str, torch.Tensor] | None = None,
-                 embedding_dim: int | None = None) -> None:
+                 embedding_dim: int | None = None, text_negative_rate: float = 0.0) -> None:
         items = list(videos_or_sources)
         if items and all(isinstance(v, Video) for v in items):
             items = [PairSource(items, lang_mode=lang_mode, frame_range=frame_range, name="videos")]
@@ -85,6 +91,12 @@ class PairDataset(Dataset):
         self.seed, self.epoch = int(seed), 0
         self.template_size, self.search_size, self.context = template_size, search_size, context
         self.pairs_per_epoch, self.negative_rate = pairs_per_epoch, negative_rate
+        if not 0 <= text_negative_rate <= 1:
+            raise DataError(f"text_negative_rate must be within [0, 1], got {text_negative_rate}")
+        self.text_negative_rate = float(text_negative_rate)
+        # Per source: the described videos' (sentence, target combination), the pool of wrong descriptions.
+        self._texts = [[(v.description, v.attributes.get("combination")) for v, _ in usable if v.description]
+                       for usable in self._usable]
         self.template_aug, self.search_aug = template_aug, search_aug
         self.embeddings = embeddings
         if embeddings is not None and embedding_dim is None:
@@ -139,19 +151,32 @@ class PairDataset(Dataset):
         else:
             near = idx[np.abs(idx - t) <= source.frame_range]
             s_video, s = video, int(rng.choice(near))
+        text = video.description or ""
+        text_negative = False
+        if self.text_negative_rate > 0 and not negative and text:  # no draw at rate 0: the paper's pairs unchanged
+            wrong = self._wrong_text(rng, self._texts[self.sources.index(source)], video)
+            if wrong is not None and rng.random() < self.text_negative_rate:
+                text, negative, text_negative = wrong, True, True
         template, t_box = self._crop(rng, video, t, self.template_size, self.template_aug)
         search, s_box = self._crop(rng, s_video, s, self.search_size, self.search_aug)
-        text = video.description or ""
         item: dict[str, Any] = {
             "template": torch.from_numpy(np.ascontiguousarray(template.transpose(2, 0, 1), dtype=np.float32)),
             "search": torch.from_numpy(np.ascontiguousarray(search.transpose(2, 0, 1), dtype=np.float32)),
             "template_box": torch.from_numpy(t_box.astype(np.float32)),
             "search_box": torch.from_numpy(s_box.astype(np.float32)),
             "text": text, "has_text": bool(text), "lang_mode": source.lang_mode, "negative": bool(negative),
+            "text_negative": text_negative,
         }
         if self.embeddings is not None:
             item["lang"] = self._lang(text)
         return item
+
+    @staticmethod
+    def _wrong_text(rng: np.random.Generator, pool: list[tuple[str, Any]], video: Video) -> str | None:
+        """Another video's description, naming another target (combination tag) where the tags say so."""
+        own = video.attributes.get("combination")
+        wrong = [t for t, c in pool if t != video.description and (own is None or c != own)]
+        return wrong[int(rng.integers(len(wrong)))] if wrong else None
 
     def _lang(self, text: str) -> torch.Tensor:
         if not text:

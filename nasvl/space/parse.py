@@ -338,7 +338,7 @@ def mixer_kinds(mixer: MixerSpec) -> tuple[str, ...]:
 def _parse_mixer(node: Node, stages: list[StageSpec]) -> MixerSpec:
     stage_names = [s.name for s in stages]
     node.check_keys({"stages", "language_dim", "pre", "post", "placement", "shared", "projection",
-                     "template_token"},
+                     "template_token", "language_norm"},
                     {"language_dim", "post"})
     mstages = [s.as_str() for s in node.child("stages").seq()] if "stages" in node.mapping() else stage_names
     for i, st in enumerate(mstages):
@@ -357,6 +357,9 @@ def _parse_mixer(node: Node, stages: list[StageSpec]) -> MixerSpec:
     if template_token not in ("pooled", "official"):
         raise node.child("template_token").error(
             f"unknown template_token {template_token!r} (known: official, pooled)")
+    norm = node.get("language_norm", "none").as_str()
+    if norm not in ("none", "center", "standardize"):
+        raise node.child("language_norm").error(f"unknown language_norm {norm!r} (known: center, none, standardize)")
     if placement == "after" and "pre" not in node.mapping():
         raise node.error("missing key 'pre' (placement 'after' searches a pre block)")
     if placement == "last_layer":
@@ -368,7 +371,7 @@ def _parse_mixer(node: Node, stages: list[StageSpec]) -> MixerSpec:
                     f"placement 'last_layer' needs depth >= 2 at {st.name} (its last layer is the pre block)")
     shared = node.get("shared", False).as_bool() if "shared" in node.mapping() else False
     return MixerSpec(tuple(mstages), node.child("language_dim").as_int(min_value=1), placement,  # type: ignore[arg-type]
-                     shared, projection, template_token)  # type: ignore[arg-type]
+                     shared, projection, template_token, norm)  # type: ignore[arg-type]
 
 
 def _check_shared_mixer(node: Node, mixer: MixerSpec, branches: list[str], slots: dict[str, ChoiceBlock]) -> None:

@@ -82,6 +82,8 @@ class MixerSpec:
     template_token: the no-description fallback; `pooled` (ROI-pooled at the stage's stride, projected to
     d) or `official` (SOTS vistoken_layers: 3×3 ROI-Align at the network stride, conv3×3+BN+LeakyReLU,
     used directly as the channel selector).
+    language_norm: `none` (paper) or, beyond the paper, `center` / `standardize` the sentence
+    embeddings against the training vocabulary (`nasvl.supernet.mixer.LanguageNorm`).
     """
 
     stages: tuple[str, ...]
@@ -90,6 +92,7 @@ class MixerSpec:
     shared: bool = False
     projection: Literal["linear", "conv_bn"] = "linear"
     template_token: Literal["pooled", "official"] = "pooled"
+    language_norm: Literal["none", "center", "standardize"] = "none"
 
 
 @dataclass(frozen=True)

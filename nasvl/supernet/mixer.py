@@ -19,6 +19,7 @@ the paper's 0-tensor or a template fallback, in one of two forms (`mixer.templat
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -55,6 +56,42 @@ class LanguageInput:
         has = torch.tensor([e is not None for e in embeddings], dtype=torch.bool)
         fallback = torch.full_like(has, use_template) if use_template else None
         return cls(torch.stack(rows).float(), has, fallback, template_box)
+
+
+class LanguageNorm(nn.Module):
+    """Sentence-embedding normalisation against the training vocabulary (beyond the paper, issue 13).
+
+    BERT-family mean-pooled sentence vectors share a large common direction (MiniLM on the
+    synthetic benchmark: mean cosine 0.48 between different sentences, the mean vector 70 % of
+    a sentence's norm), so Linear(f_l) is mostly one sentence-independent selector. `center`
+    subtracts the vocabulary mean; `standardize` also scales so the mean squared norm is d
+    (unit variance per dimension on average, what the projection's default init assumes).
+    The statistics are buffers, so exports carry them and inference matches training;
+    `fit` sets them once from the training sentences (`fitted` keeps an inherited fit).
+    Rows without text stay zero: "no description" keeps its meaning.
+    """
+
+    def __init__(self, mode: str, dim: int) -> None:
+        super().__init__()
+        self.mode = mode
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("scale", torch.ones(()))
+        self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
+
+    @torch.no_grad()
+    def fit(self, embeddings: torch.Tensor) -> None:
+        """Statistics of the (n, d) training sentence embeddings (each distinct sentence once)."""
+        e = embeddings.to(self.mean.device, torch.float32)
+        self.mean.copy_(e.mean(0))
+        if self.mode == "standardize":
+            power = (e - self.mean).pow(2).sum(1).mean().clamp_min(1e-12)
+            self.scale.copy_((e.shape[1] / power).sqrt())
+        self.fitted.fill_(True)
+
+    def forward(self, lang: LanguageInput) -> LanguageInput:
+        has = lang.has_text.to(lang.embedding.device)[:, None]
+        normed = (lang.embedding - self.mean) * self.scale
+        return dataclasses.replace(lang, embedding=torch.where(has, normed, torch.zeros_like(normed)))
 
 
 def roi_pool(feature: torch.Tensor, boxes: torch.Tensor, stride: int, samples: int = 4) -> torch.Tensor:

@@ -23,6 +23,7 @@ from nasvl.ops import build_op
 from nasvl.space import Architecture, ChoiceBlock, SearchSpace
 from nasvl.supernet.mixer import (
     LanguageInput,
+    LanguageNorm,
     ModaMixer,
     StageLanguage,
     TemplateEmbedder,
@@ -114,6 +115,9 @@ class Network(nn.Module):
                 self.template_embedders[st_name] = (
                     TemplateToken(st.channels, net_stride) if m.template_token == "official"
                     else TemplateEmbedder(st.channels, m.language_dim, st.out_stride))
+        # Only with the option: spaces without it keep their state-dict keys (old exports load).
+        self.language_norm = (LanguageNorm(space.mixer.language_norm, space.mixer.language_dim)
+                              if space.mixer is not None and space.mixer.language_norm != "none" else None)
         self.plugin: TrackerPlugin | None = None
         self.head: nn.Module | None = None
         if space.tracker is not None:
@@ -141,6 +145,8 @@ class Network(nn.Module):
         """
         ops = self.space.resolve(arch)
         key = SHARED if self.space.share_weights else branch
+        if lang is not None and self.language_norm is not None:
+            lang = self.language_norm(lang)
         last_is_pre = self.space.mixer is not None and self.space.mixer.placement == "last_layer"
         x = self.stems[key](x)
         feats: list[torch.Tensor] = []

@@ -44,6 +44,9 @@ class OptimizerConfig:
     weight_decay: float = 1e-4
     backbone_lr_mult: float = 0.1
     grad_clip: float | None = 10.0
+    # Beyond the paper (issue 13): the mixers' language projections (d→C) at lr × language_lr_mult.
+    # 1.0 keeps the paper's single rate (and the two-group optimizer of older checkpoints).
+    language_lr_mult: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ def _check_rates(cfg: TrainConfig, train: Node) -> None:
             ("optimizer", "momentum", 0 <= opt.momentum < 1, "must be within [0, 1)"),
             ("optimizer", "weight_decay", opt.weight_decay >= 0, "must be >= 0"),
             ("optimizer", "backbone_lr_mult", opt.backbone_lr_mult >= 0, "must be >= 0"),
+            ("optimizer", "language_lr_mult", opt.language_lr_mult > 0, "must be > 0"),
             ("optimizer", "grad_clip", opt.grad_clip is None or opt.grad_clip > 0, "must be > 0 (or null)"),
         ]
     for section, key, ok, rule in rules:

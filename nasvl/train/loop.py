@@ -34,6 +34,7 @@ from nasvl.data.pairs import PairDataset
 from nasvl.errors import NasvlError
 from nasvl.space import Architecture
 from nasvl.supernet import LanguageInput, Network, Supernet, build_supernet, path_modules
+from nasvl.supernet.mixer import ModaMixer
 from nasvl.train.checkpoint import (
     latest_checkpoint,
     load_checkpoint,
@@ -100,13 +101,28 @@ def language_input(batch: dict[str, Any], device: torch.device) -> LanguageInput
                          batch["template_box"].to(device))
 
 
+def language_parameters(net: Network) -> list[torch.nn.Parameter]:
+    """The mixers' language projections (Linear d→C or the official token_map), the text-facing weights."""
+    out = []
+    for mixer in net.modules():
+        if isinstance(mixer, ModaMixer):
+            proj = mixer.token_map if hasattr(mixer, "token_map") else mixer.linear
+            out += [p for p in proj.parameters() if p.requires_grad]
+    return out
+
+
 def param_groups(net: Network, cfg: OptimizerConfig) -> list[dict[str, Any]]:
-    """Backbone (stems, layers) at lr × backbone_lr_mult; mixers, embedders and head at lr."""
+    """Backbone (stems, layers) at lr × backbone_lr_mult; mixers, embedders and head at lr; with
+    `language_lr_mult` != 1 the language projections form their own group at lr × language_lr_mult.
+    The head group stays last (the logged lr)."""
     backbone = [p for p in list(net.stems.parameters()) + list(net.layers.parameters()) if p.requires_grad]
-    ids = {id(p) for p in backbone}
+    language = language_parameters(net) if cfg.language_lr_mult != 1.0 else []
+    ids = {id(p) for p in backbone + language}
     rest = [p for p in net.parameters() if id(p) not in ids and p.requires_grad]
-    return [{"params": backbone, "lr": cfg.lr * cfg.backbone_lr_mult, "name": "backbone"},
-            {"params": rest, "lr": cfg.lr, "name": "head"}]
+    groups = [{"params": backbone, "lr": cfg.lr * cfg.backbone_lr_mult, "name": "backbone"}]
+    if language:
+        groups.append({"params": language, "lr": cfg.lr * cfg.language_lr_mult, "name": "language"})
+    return [*groups, {"params": rest, "lr": cfg.lr, "name": "head"}]
 
 
 def build_optimizer(net: Network, cfg: OptimizerConfig) -> torch.optim.Optimizer:
@@ -183,6 +199,10 @@ class Trainer:
         self.optimizer = build_optimizer(self.net, opt_cfg)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factor(cfg.schedule, cfg.steps))
         self.dataset = build_pair_dataset(spec.pairs, embeddings=embeddings)
+        norm = self.net.language_norm
+        if norm is not None and not bool(norm.fitted) and embeddings:
+            # Fitted once, on the training vocabulary; a retrain inherits the supernet's statistics.
+            norm.fit(torch.stack([embeddings[t].reshape(-1) for t in sorted(embeddings)]))
         self.step = 0
         self.last_checkpoint: Path | None = None
         self.scaler = torch.amp.GradScaler("cuda") if cfg.amp == "fp16" else None
