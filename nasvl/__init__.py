@@ -25,7 +25,7 @@ _EXPORTS = {
     "save_subnet": "nasvl.export", "load_subnet": "nasvl.export",
     "Strategy": "nasvl.search.strategy", "register_strategy": "nasvl.search.strategy",
     "TrialResult": "nasvl.search.result",
-    "TrackerPlugin": "nasvl.tracking.plugin", "register_tracker": "nasvl.tracking.plugin",
+    "TrackerPlugin": "nasvl.space.tracker", "register_tracker": "nasvl.space.tracker",
     "Tracker": "nasvl.tracking.tracker", "build_tracker": "nasvl.tracking.tracker",
     "load_dataset": "nasvl.data", "Video": "nasvl.data",
 }

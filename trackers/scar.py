@@ -1,4 +1,5 @@
-"""SiamCAR-head tracker plugins: `vlt_scar` (paper §4.1), `siamcar` (vision-only) and tiny variants.
+"""SiamCAR-head tracker plugins: `vlt_scar` (paper §4.1) and `siamcar` (vision-only), each in the
+sizes `full` and `tiny` (option `size`).
 
 The head correlates the last `xcorr_stages` backbone stages. They must share one output
 stride (the score-map stride); the template map is centre-cropped to `template_crop` so a
@@ -14,14 +15,17 @@ import torch
 from torch import nn
 
 from nasvl.space import SearchSpace
-from nasvl.tracking import TrackerPlugin, register_tracker
+from nasvl.space.tracker import TrackerPlugin, register_tracker
 from trackers.checks import siamese_reason, stage_sizes
+from trackers.hparams import PARAMS_DIR, ScarParams
 from trackers.scar_head import ScarHead
 from trackers.scar_loss import scar_loss
+from trackers.scar_tracker import ScarTracker
 
 
 @dataclass(frozen=True)
 class ScarOptions:
+    size: Literal["full", "tiny"] = "full"  # tiny: the defaults of ScarPlugin.SIZES["tiny"]
     hidden: int = 256               # neck, correlation and tower width (SiamCAR: 256)
     tower_depth: int = 4            # 3×3 conv + GroupNorm + ReLU layers per tower
     norm_groups: int = 32           # GroupNorm groups (must divide hidden)
@@ -37,19 +41,16 @@ class ScarOptions:
     cen_weight: float = 1.0
 
 
-@dataclass(frozen=True)
-class ScarTinyOptions(ScarOptions):
-    hidden: int = 32
-    tower_depth: int = 1
-    norm_groups: int = 8
-    template_crop: int = 4
-
-
 class ScarPlugin(TrackerPlugin):
     """SiamCAR head on backbone stages; outputs cls (B,2,H,W), cen (B,1,H,W), ltrb (B,4,H,W) crop px."""
 
     Options = ScarOptions
+    SIZES = {"full": {}, "tiny": {"hidden": 32, "tower_depth": 1, "norm_groups": 8, "template_crop": 4}}
     uses_language = True
+    conformance_options = {"size": "tiny"}
+    inference = ScarTracker
+    params_cls = ScarParams
+    params_file = PARAMS_DIR / "vlt_scar.yaml"
 
     def _stages(self, space: SearchSpace) -> list[Any]:
         return list(space.stages[-self.options.xcorr_stages:])
@@ -120,17 +121,7 @@ class VltScar(ScarPlugin):
     pass
 
 
-@register_tracker("vlt_scar_tiny")
-class VltScarTiny(ScarPlugin):
-    Options = ScarTinyOptions
-
-
 @register_tracker("siamcar")
 class SiamCar(ScarPlugin):
     uses_language = False
-
-
-@register_tracker("siamcar_tiny")
-class SiamCarTiny(ScarPlugin):
-    Options = ScarTinyOptions
-    uses_language = False
+    params_file = PARAMS_DIR / "siamcar.yaml"  # SiamCAR decodes like VLT-SCAR; only its parameters differ

@@ -13,21 +13,19 @@ import torch
 
 from nasvl.tracking.inference import clamp_state, hanning_window, scale_ratio_penalty
 from nasvl.tracking.siamese import SiameseTracker
-from nasvl.tracking.tracker import register_inference
-from trackers.hparams import PARAMS_DIR, ScarParams
+from trackers.hparams import ScarParams
 
 
 def _upsample(x: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(x, (size, size), interpolation=cv2.INTER_CUBIC)
 
 
-@register_inference("vlt_scar", "vlt_scar_tiny", params_cls=ScarParams, params_file=PARAMS_DIR / "vlt_scar.yaml")
 class ScarTracker(SiameseTracker):
     params: ScarParams
 
     def on_initialize(self, frame: np.ndarray) -> None:
-        self.score_size = self.plugin.score_size()  # type: ignore[attr-defined]
-        self.stride = self.plugin.stride  # type: ignore[attr-defined]
+        self.score_size = self.plugin.score_size()
+        self.stride = self.plugin.stride
         self.window = hanning_window(self.score_size)
 
     def track(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
@@ -59,8 +57,3 @@ class ScarTracker(SiameseTracker):
         size = np.array([lr * w_new + (1 - lr) * self.size[0], lr * h_new + (1 - lr) * self.size[1]])
         self.center, self.size = clamp_state(center, size, frame.shape, p.min_size)
         return self.box(), score
-
-
-@register_inference("siamcar", "siamcar_tiny", params_cls=ScarParams, params_file=PARAMS_DIR / "siamcar.yaml")
-class SiamCarTracker(ScarTracker):
-    """The vision-only baseline decodes exactly like VLT-SCAR; only its parameter file differs."""

@@ -14,14 +14,17 @@ import torch
 from torch import nn
 
 from nasvl.space import SearchSpace
-from nasvl.tracking import TrackerPlugin, register_tracker
+from nasvl.space.tracker import TrackerPlugin, register_tracker
 from trackers.checks import siamese_reason, stage_sizes
+from trackers.hparams import PARAMS_DIR, TTParams
 from trackers.tt_head import TTHead
 from trackers.tt_loss import tt_loss
+from trackers.tt_tracker import TTTracker
 
 
 @dataclass(frozen=True)
 class TTOptions:
+    size: Literal["full", "tiny"] = "full"  # tiny: the defaults of TTPlugin.SIZES["tiny"]
     d_model: int = 256             # TransT: 256
     heads: int = 8
     layers: int = 4                # feature-fusion layers (TransT: 4)
@@ -43,18 +46,14 @@ class TTOptions:
     search_region: Literal["scaled", "context"] = "scaled"
 
 
-@dataclass(frozen=True)
-class TTTinyOptions(TTOptions):
-    d_model: int = 32
-    heads: int = 2
-    layers: int = 1
-    ffn: int = 64
-    mlp_layers: int = 2
-
-
 class TTPlugin(TrackerPlugin):
     Options = TTOptions
+    SIZES = {"full": {}, "tiny": {"d_model": 32, "heads": 2, "layers": 1, "ffn": 64, "mlp_layers": 2}}
     uses_language = True
+    conformance_options = {"size": "tiny"}
+    inference = TTTracker
+    params_cls = TTParams
+    params_file = PARAMS_DIR / "vlt_tt.yaml"
 
     def check_space(self, space: SearchSpace) -> str | None:
         reason = siamese_reason(space, self.uses_language)
@@ -102,17 +101,7 @@ class VltTT(TTPlugin):
     pass
 
 
-@register_tracker("vlt_tt_tiny")
-class VltTTTiny(TTPlugin):
-    Options = TTTinyOptions
-
-
 @register_tracker("transt")
 class TransT(TTPlugin):
     uses_language = False
-
-
-@register_tracker("transt_tiny")
-class TransTTiny(TTPlugin):
-    Options = TTTinyOptions
-    uses_language = False
+    params_file = PARAMS_DIR / "transt.yaml"  # TransT decodes like VLT-TT; only its parameters differ

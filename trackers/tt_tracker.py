@@ -21,8 +21,7 @@ import torch
 from nasvl.data.crops import get_subwindow
 from nasvl.tracking.inference import clamp_state, hanning_window, scale_ratio_penalty
 from nasvl.tracking.siamese import SiameseTracker
-from nasvl.tracking.tracker import register_inference
-from trackers.hparams import PARAMS_DIR, TTParams
+from trackers.hparams import TTParams
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)  # RGB
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -49,7 +48,6 @@ def context_search_side(w: float, h: float, context: float = 0.5) -> int:
     return math.ceil(math.sqrt((w + pad) * (h + pad)))
 
 
-@register_inference("vlt_tt", "vlt_tt_tiny", params_cls=TTParams, params_file=PARAMS_DIR / "vlt_tt.yaml")
 class TTTracker(SiameseTracker):
     params: TTParams
 
@@ -73,7 +71,7 @@ class TTTracker(SiameseTracker):
         return torch.from_numpy(x)[None].to(self.device)
 
     def on_initialize(self, frame: np.ndarray) -> None:
-        n = self.plugin.score_size()  # type: ignore[attr-defined]
+        n = self.plugin.score_size()
         self.window = hanning_window(n).reshape(-1)
         # SOTS keeps the first frame's template scale for the penalty's reference size.
         self.scale_z = self.template_size / self.template_side()
@@ -100,8 +98,3 @@ class TTTracker(SiameseTracker):
         size = lr * np.array([bw, bh]) + (1 - lr) * self.size
         self.center, self.size = clamp_state(center, size, frame.shape, p.min_size)
         return self.box(), float(score[best])
-
-
-@register_inference("transt", "transt_tiny", params_cls=TTParams, params_file=PARAMS_DIR / "transt.yaml")
-class TransTTracker(TTTracker):
-    """The vision-only baseline decodes exactly like VLT-TT; only its parameter file differs."""

@@ -16,8 +16,8 @@ def _tracker(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from nasvl.bench.trackers import bench_trackers
     from nasvl.io import atomic_write_json
-    from nasvl.tracking.bench import bench_trackers
 
     console = Console(stderr=True)
     report = bench_trackers(args.spaces, frames=args.frames, warmup=args.warmup, threads=args.threads,
@@ -54,7 +54,7 @@ def _runtimes(args: argparse.Namespace, console: object) -> dict:
     from rich.console import Console
     from rich.table import Table
 
-    from nasvl.deploy.bench import bench_runtimes
+    from nasvl.bench.runtimes import bench_runtimes
 
     rep = bench_runtimes(args.spaces, frames=args.frames, warmup=args.warmup, model=args.model,
                          suc_data=args.suc_data, suc_videos=args.suc_videos, progress=console.print)  # type: ignore[attr-defined]

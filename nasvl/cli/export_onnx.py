@@ -10,9 +10,9 @@ def _export_onnx(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from nasvl.config.limits import CALIBRATION_FEEDS
-    from nasvl.deploy.int8 import calibration_feeds
     from nasvl.deploy.ort import export_onnx, onnx_dir
     from nasvl.errors import ConfigError
+    from nasvl.tracking.calibration import calibration_feeds
 
     console = Console(stderr=True)
     if args.calibration_videos < 1:

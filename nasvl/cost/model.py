@@ -25,6 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from nasvl.ops import OpSpec, build_op
 from nasvl.ops.counting import conv_out
 from nasvl.space import Architecture, ChoiceBlock, SearchSpace
+from nasvl.space.tracker import TRACKERS
 from nasvl.supernet.network import SHARED
 
 
@@ -118,8 +119,6 @@ class CostModel:
         if self.space.tracker is None:
             return {}
         if self._head is None:
-            from nasvl.tracking.plugin import TRACKERS
-
             plugin = TRACKERS.get(self.space.tracker.name)(self.space.tracker.options, self.space)
             with torch.random.fork_rng(devices=[]):  # costing a space must not change what a seed builds
                 head = plugin.build_head([st.channels for st in self.space.stages]).eval()

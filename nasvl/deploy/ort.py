@@ -42,8 +42,8 @@ def onnx_dir(export_dir: str | Path) -> Path:
 def export_onnx(export_dir: str | Path, *, int8: bool = False, calibration: Any = None) -> Path:
     """Write the ONNX graphs of the export in `export_dir` (and the int8 search graph when `int8`).
 
-    `calibration` (int8 only): the calibration feeds, or None to draw them from the embedded
-    benchmark's training videos (`int8.calibration_feeds`).
+    `calibration` (int8 only): the calibration feeds (`nasvl.tracking.calibration.calibration_feeds`,
+    recorded with this export's fp32 graphs, so write those first).
     """
     from nasvl.deploy.graphs import export_graphs
     from nasvl.export import load_subnet, read_manifest
@@ -71,25 +71,14 @@ def export_onnx(export_dir: str | Path, *, int8: bool = False, calibration: Any 
     (out / INT8_FILE).unlink(missing_ok=True)
     manifest["int8"] = None
     if int8:
-        from nasvl.deploy.int8 import calibration_feeds, quantize_search
+        from nasvl.deploy.int8 import quantize_search
 
-        feeds = calibration if calibration is not None else calibration_feeds(export, manifest)
-        manifest["int8"] = quantize_search(out / "search.onnx", out / INT8_FILE, feeds, tmp)
+        if not calibration:
+            raise ConfigError("int8 needs calibration feeds (nasvl.tracking.calibration.calibration_feeds)")
+        manifest["int8"] = quantize_search(out / "search.onnx", out / INT8_FILE, calibration, tmp)
     shutil.rmtree(tmp, ignore_errors=True)
     atomic_write_json(out / "manifest.json", manifest, sort_keys=False)
     return out
-
-
-def ensure_onnx(export_dir: str | Path, runtime: str) -> None:
-    """The graphs `runtime` runs, written next to the export unless current ones are there already."""
-    if runtime not in ("onnx", "onnx-int8"):
-        return
-    try:
-        current = read_onnx_manifest(export_dir)
-    except CheckpointError:
-        current = None
-    if current is None or (runtime == "onnx-int8" and not current.get("int8")):
-        export_onnx(export_dir, int8=runtime == "onnx-int8")
 
 
 def read_onnx_manifest(export_dir: str | Path) -> dict[str, Any]:

@@ -68,7 +68,6 @@ def evaluate_videos(exports: Mapping[str, str], videos: Sequence[Video], out_dir
     `cache` embeds descriptions (an `EmbeddingCache`, or anything with `warm(texts)` and `get(text)`);
     `reference` is the tracker the others are compared with (default: the first).
     """
-    from nasvl.deploy.ort import ensure_onnx
     from nasvl.export import load_subnet
     from nasvl.metrics.dataset import evaluate_dataset
     from nasvl.metrics.report import write_json
@@ -79,6 +78,7 @@ def evaluate_videos(exports: Mapping[str, str], videos: Sequence[Video], out_dir
         mode_inputs,
         tracker_differences,
     )
+    from nasvl.tracking.calibration import ensure_onnx
     from nasvl.tracking.run import track_videos
     from nasvl.tracking.tracker import build_tracker
 

@@ -26,9 +26,8 @@ from nasvl.space.schema import (
     SearchSpace,
     StageSpec,
     StemSpec,
-    TrackerSpec,
 )
-from nasvl.tracking.plugin import TRACKERS
+from nasvl.space.tracker import TRACKERS, parse_tracker
 
 _TOP_KEYS = {"name", "description", "branches", "share_weights", "backbone", "mixer", "ties", "tracker",
              "constraints"}
@@ -297,7 +296,7 @@ def _parse(doc: YamlDoc) -> SearchSpace:
     leaders = _resolve_ties(root, slots, blame)
     final = tuple(dataclasses.replace(s, leader=leaders.get(p)) for p, s in slots.items())
     share = root.get("share_weights", True).as_bool()
-    tracker = _parse_tracker(root.get("tracker", None))
+    tracker = parse_tracker(root.get("tracker", None))
     constraints = parse_dataclass(Constraints, root.get("constraints", {}))
     raw = {k: v for k, v in doc.data.items() if k != "description"}
     # Order-preserving: the order of stages and branches is part of the network.
@@ -390,16 +389,3 @@ def _check_ops(blame: Node, slot: ChoiceBlock) -> None:
         reason = op_rejects(op, slot.op_spec())
         if reason:
             raise blame.error(f"op {op!r} cannot be used at {slot.path}: {reason}")
-
-
-def _parse_tracker(node: Node) -> TrackerSpec | None:
-    if node.value is None:
-        return None
-    node.check_keys({"name", "options"}, {"name"})
-    name_node = node.child("name")
-    name = name_node.as_str()
-    if name not in TRACKERS:
-        raise name_node.error(f"unknown tracker {name!r} {known(TRACKERS.names())}")
-    plugin = TRACKERS.get(name)
-    options = parse_dataclass(plugin.Options, node.get("options", {}))
-    return TrackerSpec(name, options)

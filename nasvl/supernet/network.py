@@ -21,6 +21,7 @@ from torch import nn
 
 from nasvl.ops import build_op
 from nasvl.space import Architecture, ChoiceBlock, SearchSpace
+from nasvl.space.tracker import TRACKERS, TrackerPlugin
 from nasvl.supernet.mixer import (
     LanguageInput,
     LanguageNorm,
@@ -30,7 +31,6 @@ from nasvl.supernet.mixer import (
     TemplateToken,
     stage_language,
 )
-from nasvl.tracking.plugin import TRACKERS, TrackerPlugin
 
 SHARED = "shared"
 

@@ -1,7 +1,8 @@
-"""Engine-side tracking contracts: the tracker plugin registry."""
+"""Inference: the `Tracker` interface, building one from a network (`build_tracker`), and running it
+over videos. The tracker plugin contract lives with the space (`nasvl.space.tracker`)."""
 
 from __future__ import annotations
 
-from nasvl.tracking.plugin import TRACKERS, NoOptions, TrackerPlugin, register_tracker
+from nasvl.tracking.tracker import Tracker, build_tracker
 
-__all__ = ["TRACKERS", "NoOptions", "TrackerPlugin", "register_tracker"]
+__all__ = ["Tracker", "build_tracker"]

@@ -5,10 +5,10 @@
     for frame in frames[1:]:
         box_xywh, score = tracker.track(frame)
 
-Inference trackers live with their plugins (`trackers/`) and register here under the
-tracker names they serve, together with their hyper-parameter dataclass and YAML file,
-through the same `nasvl.trackers` entry-point group as the plugins: the engine (the CLI,
-the evaluator) never imports them by name.
+Inference trackers live with their plugins (`trackers/`): a plugin names its tracker class,
+hyper-parameter dataclass and YAML file (`TrackerPlugin.inference`, `params_cls`, `params_file`),
+so the one `TRACKERS` registry serves training and inference, and the engine (the CLI, the
+evaluator) never imports a tracker by name.
 
 A hyper-parameter file maps benchmark names to one parameter set each:
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,7 +30,7 @@ import torch
 
 from nasvl.config import load_yaml, parse_dataclass
 from nasvl.errors import ConfigError, known
-from nasvl.registry import Registry
+from nasvl.space.tracker import TRACKERS, TrackerPlugin
 
 if TYPE_CHECKING:
     from nasvl.space import Architecture
@@ -56,34 +55,10 @@ class Tracker(ABC):
         """The target's (4,) x,y,w,h box in `frame` and the tracker's confidence."""
 
 
-@dataclass(frozen=True)
-class InferenceDef:
-    """How to build the inference tracker of one tracker plugin."""
-
-    name: str
-    factory: Callable[..., Tracker]   # (net, arch, params, *, embed_text, device, language_fallback)
-    params_cls: type
-    params_file: Path
-
-
-INFERENCE: Registry[InferenceDef] = Registry("inference tracker", entry_point_group="nasvl.trackers")
-
-
-def register_inference(*names: str, params_cls: type, params_file: str | Path) -> Callable[[Any], Any]:
-    """Class decorator: serve the tracker plugins `names` with this tracker and hyper-parameter file."""
-
-    def decorator(cls: Any) -> Any:
-        for name in names:
-            INFERENCE.register(name)(InferenceDef(name, cls, params_cls, Path(params_file)))
-        return cls
-
-    return decorator
-
-
 def load_params(tracker: str, benchmark: str | None = None, path: str | Path | None = None) -> Any:
     """One benchmark's parameter set from `path` (default: the tracker's own file); its `default:` if None."""
-    entry = INFERENCE.get(tracker)
-    doc = load_yaml(path or entry.params_file)
+    plugin = _inference_plugin(tracker)
+    doc = load_yaml(path or plugin.params_file)
     root = doc.root
     root.check_keys({"default", "benchmarks"}, {"benchmarks"})
     sets = root.child("benchmarks")
@@ -95,7 +70,14 @@ def load_params(tracker: str, benchmark: str | None = None, path: str | Path | N
     if benchmark not in names:
         blame = root.child("default") if benchmark == root.mapping().get("default") else sets
         raise blame.error(f"no parameters for benchmark {benchmark!r} {known(names)}")
-    return parse_dataclass(entry.params_cls, sets.child(benchmark))
+    return parse_dataclass(plugin.params_cls, sets.child(benchmark))
+
+
+def _inference_plugin(tracker: str) -> type[TrackerPlugin]:
+    plugin = TRACKERS.get(tracker)
+    if plugin.inference is None or plugin.params_cls is None or plugin.params_file is None:
+        raise ConfigError(f"tracker {tracker!r} defines no inference tracker (inference, params_cls, params_file)")
+    return plugin
 
 
 def build_tracker(net: Subnet | tuple[Supernet, Architecture], params: Any = None, *,
@@ -129,7 +111,7 @@ def build_tracker(net: Subnet | tuple[Supernet, Architecture], params: Any = Non
         raise ConfigError(f"space {space.name!r} has no tracker section; nothing to track with", file=space.file)
     if language_fallback not in ("zeros", "template"):
         raise ConfigError(f"language_fallback must be 'zeros' or 'template', got {language_fallback!r}")
-    entry = INFERENCE.get(space.tracker.name)
+    entry = _inference_plugin(space.tracker.name)
     if params is None or isinstance(params, (str, Path)):
         params = load_params(space.tracker.name, benchmark, params)
     elif not isinstance(params, entry.params_cls):
@@ -141,7 +123,7 @@ def build_tracker(net: Subnet | tuple[Supernet, Architecture], params: Any = Non
         if unknown:
             raise ConfigError(f"unknown tracker parameter(s) {sorted(unknown)} {known(fields)}")
         params = dataclasses.replace(params, **overrides)
-    tracker = entry.factory(network, arch, params, embed_text=embed_text, device=device,
+    tracker = entry.inference(network, arch, params, embed_text=embed_text, device=device,
                             language_fallback=language_fallback)
     plain = runtime == "torch-plain" or (runtime == "torch" and isinstance(net, tuple))
     if hasattr(tracker, "use_engine"):

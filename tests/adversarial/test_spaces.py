@@ -42,7 +42,8 @@ mixer:
   pre: {ops: [skip, shuffle3]}
   post: {ops: [shuffle3, xception3]}
 tracker:
-  name: vlt_scar_tiny
+  name: vlt_scar
+  options: {size: tiny}
 """
 
 BACKBONE_ONLY = """\

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import trackers  # noqa: F401  (registers the tracker plugins before spaces are parsed)
+from nasvl.bench.trackers import paper_cand
 from nasvl.export import load_subnet, save_subnet
 from nasvl.space import Architecture, SearchSpace, from_cand, load_space
 from nasvl.supernet import Subnet
-from nasvl.tracking.bench import paper_cand
 
 SPACES = Path(__file__).resolve().parents[2] / "search_spaces"
 

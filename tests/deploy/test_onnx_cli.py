@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from nasvl.tracking.bench import moving_shape_video
+from nasvl.bench.trackers import moving_shape_video
 from tests.adversarial.harness import assert_refused, run_nasvl
 from tests.deploy.conftest import make_export
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from nasvl.bench.trackers import PAPER_CAND
 from nasvl.errors import CheckpointError, ConfigError
 from nasvl.export import load_subnet
 from nasvl.importers import import_sots, import_spos_supernet
@@ -21,7 +22,6 @@ from nasvl.importers.sots import sots_mapping
 from nasvl.importers.spos import backbone_mapping
 from nasvl.space import load_space, to_cand
 from nasvl.supernet import Supernet, build_supernet
-from nasvl.tracking.bench import PAPER_CAND
 from tests.adversarial.harness import assert_refused, run_nasvl
 from tests.conftest import SPACES
 

@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 import torch
 
+from nasvl.bench.trackers import moving_shape_video
 from nasvl.errors import CheckpointError
 from nasvl.export import load_subnet
 from nasvl.importers import import_sots
 from nasvl.importers.sots import tt_mapping
 from nasvl.space import load_space, parse_space_dict, to_cand
 from nasvl.supernet import Supernet
-from nasvl.tracking.bench import moving_shape_video
 from tests.conftest import SPACES
 
 # MODEL.CAND of the official experiments/VLT_TT.yaml

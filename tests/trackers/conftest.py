@@ -13,19 +13,19 @@ import pytest
 import torch
 
 import trackers  # noqa: F401  (registers plugins and the `bottleneck` op before any space is parsed)
+from nasvl.bench.trackers import moving_shape_video
 from nasvl.space import SearchSpace, load_space
 from nasvl.supernet import Supernet, build_supernet
-from nasvl.tracking.bench import moving_shape_video
 
 SPACES = Path(__file__).resolve().parents[2] / "search_spaces"
 
-# space file -> (tracker name, uses language)
+# space file -> (tracker name, uses language); every one at `size: tiny`
 TINY = {
-    "tiny.yaml": ("vlt_scar_tiny", True),
-    "tiny_tt.yaml": ("vlt_tt_tiny", True),
-    "tiny_siamcar.yaml": ("siamcar_tiny", False),
-    "tiny_transt.yaml": ("transt_tiny", False),
-    "tiny_resnet.yaml": ("siamcar_tiny", False),
+    "tiny.yaml": ("vlt_scar", True),
+    "tiny_tt.yaml": ("vlt_tt", True),
+    "tiny_siamcar.yaml": ("siamcar", False),
+    "tiny_transt.yaml": ("transt", False),
+    "tiny_resnet.yaml": ("siamcar", False),
 }
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from nasvl.bench.trackers import BenchModel, bench_trackers, matmul_gflops, paper_cand
 from nasvl.errors import ConfigError
-from nasvl.tracking.bench import BenchModel, bench_trackers, matmul_gflops, paper_cand
 from tests.conftest import SPACES
 
 

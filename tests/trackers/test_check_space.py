@@ -16,15 +16,15 @@ def _variant(base: str, old: str, new: str) -> str:
 
 
 @pytest.mark.parametrize(("base", "old", "new", "match"), [
-    ("tiny.yaml", "name: vlt_scar_tiny", "name: siamcar_tiny", "vision-only tracker cannot use a space with a 'mixer:'"),
-    ("tiny_siamcar.yaml", "name: siamcar_tiny", "name: vlt_scar_tiny", "needs a 'mixer:' section"),
-    ("tiny_transt.yaml", "name: transt_tiny", "name: vlt_tt_tiny", "needs a 'mixer:' section"),
+    ("tiny.yaml", "name: vlt_scar\n", "name: siamcar\n", "vision-only tracker cannot use a space with a 'mixer:'"),
+    ("tiny_siamcar.yaml", "name: siamcar\n", "name: vlt_scar\n", "needs a 'mixer:' section"),
+    ("tiny_transt.yaml", "name: transt\n", "name: vlt_tt\n", "needs a 'mixer:' section"),
     ("tiny_siamcar.yaml", "stage3: {channels: 32, depth: 1, stride: 1, projection: true}",
      "stage3: {channels: 32, depth: 1, stride: 2}", "different strides"),
-    ("tiny_siamcar.yaml", "name: siamcar_tiny", "name: siamcar_tiny\n  options: {xcorr_stages: 5}",
-     "xcorr_stages=5"),
-    ("tiny_transt.yaml", "name: transt_tiny", "name: transt_tiny\n  options: {d_model: 30, heads: 4}",
+    ("tiny_siamcar.yaml", "options: {size: tiny}", "options: {size: tiny, xcorr_stages: 5}", "xcorr_stages=5"),
+    ("tiny_transt.yaml", "options: {size: tiny}", "options: {size: tiny, d_model: 30, heads: 4}",
      "must divide d_model"),
+    ("tiny.yaml", "options: {size: tiny}", "options: {size: huge}", "size: 'huge' is not one of full, tiny"),
 ])
 def test_plugin_rejects_space(base: str, old: str, new: str, match: str) -> None:
     with pytest.raises(ConfigError, match=match) as info:
@@ -33,6 +33,15 @@ def test_plugin_rejects_space(base: str, old: str, new: str, match: str) -> None
 
 
 def test_unknown_option_is_located() -> None:
-    text = _variant("tiny.yaml", "name: vlt_scar_tiny", "name: vlt_scar_tiny\n  options: {hiden: 8}")
+    text = _variant("tiny.yaml", "options: {size: tiny}", "options: {size: tiny, hiden: 8}")
     with pytest.raises(ConfigError, match=r"tiny.yaml:\d+: tracker.options.*hiden"):
         parse_space_text(text, "tiny.yaml")
+
+
+def test_size_fills_in_defaults_and_explicit_options_win() -> None:
+    tiny = parse_space_text(_variant("tiny.yaml", "options: {size: tiny}", "options: {size: tiny, hidden: 16}"),
+                            "tiny.yaml").tracker.options
+    assert (tiny.size, tiny.hidden, tiny.tower_depth, tiny.norm_groups, tiny.template_crop) == ("tiny", 16, 1, 8, 4)
+    full = parse_space_text(_variant("tiny.yaml", "options: {size: tiny}", "options: {size: full}"),
+                            "tiny.yaml").tracker.options
+    assert (full.hidden, full.tower_depth, full.norm_groups) == (256, 4, 32)

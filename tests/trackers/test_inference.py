@@ -10,7 +10,8 @@ import torch
 
 from nasvl.errors import ConfigError
 from nasvl.export import load_subnet, save_subnet
-from nasvl.tracking.tracker import INFERENCE, Tracker, build_tracker, load_params
+from nasvl.space.tracker import TRACKERS
+from nasvl.tracking.tracker import Tracker, build_tracker, load_params
 from tests.trackers.conftest import TINY, fake_embed, sample_arch, tiny_supernet
 
 
@@ -82,7 +83,7 @@ def test_text_without_embedder_is_a_clear_error(synthetic_video) -> None:
 
 
 def test_params_files_and_errors(tmp_path: Path) -> None:
-    for name in INFERENCE.names():
+    for name in TRACKERS.names():
         assert load_params(name) is not None  # every shipped file parses, default set included
     scar = load_params("vlt_scar", "lasot")
     assert (scar.penalty_k, scar.lr, scar.window_influence) == (0.04, 0.33, 0.3)

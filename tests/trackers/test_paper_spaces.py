@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from nasvl.bench.trackers import PAPER_CAND, paper_backbone
 from nasvl.cost import CostModel
 from nasvl.space import from_cand, load_space
 from nasvl.supernet import Subnet
-from nasvl.tracking.bench import PAPER_CAND, paper_backbone
 from tests.conftest import SPACES
 
 

@@ -33,10 +33,10 @@ LABELS = {"torch-plain": "plain form (unfolded, NCHW; SOTS geometry)", "torch": 
 
 
 def _paper_export(spaces_dir: Path, out: Path) -> Path:
+    from nasvl.bench.trackers import paper_cand
     from nasvl.export import save_subnet
     from nasvl.space import from_cand, load_space
     from nasvl.supernet import Subnet
-    from nasvl.tracking.bench import paper_cand
 
     space = load_space(spaces_dir / "vlt_scar.yaml")
     torch.manual_seed(0)
@@ -83,17 +83,18 @@ def suc_change(export: Path, data: Path, max_videos: int | None = None,
 def bench_runtimes(spaces_dir: str | Path, *, frames: int = 40, warmup: int = 5, model: str | Path | None = None,
                    suc_data: str | Path | None = None, suc_videos: int | None = None,
                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    from nasvl.bench.trackers import matmul_gflops, moving_shape_video
     from nasvl.cost import CostModel
     from nasvl.deploy.ort import export_onnx
     from nasvl.export import load_subnet
-    from nasvl.tracking.bench import matmul_gflops, moving_shape_video
+    from nasvl.tracking.calibration import calibration_feeds
 
     say = progress or (lambda _m: None)
     with tempfile.TemporaryDirectory() as tmp:
         export = Path(model) if model else _paper_export(Path(spaces_dir), Path(tmp) / "paper")
         say("exporting ONNX graphs and calibrating int8 (synthetic training videos)")
         export_onnx(export)
-        export_onnx(export, int8=True)
+        export_onnx(export, int8=True, calibration=calibration_feeds(export))
         subnet = load_subnet(export)
         space = subnet.space
         dim = space.mixer.language_dim if space.mixer else 0
