@@ -103,8 +103,8 @@ def _check(args: argparse.Namespace) -> int:
 
 def _pairs_debug(args: argparse.Namespace) -> int:
     from nasvl.data import load_dataset
-    from nasvl.data.debug import write_pair_grid
     from nasvl.data.pairs import PairDataset
+    from nasvl.data.pairs.debug import write_pair_grid
     from nasvl.data.verify import verify_frames
 
     # Read leniently as training does, but refuse bad frames rather than draw them as grey boxes.

@@ -19,7 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("eval", help="evaluate trackers: SUC with CIs, P, P_norm, AO/SR, language "
                               "sensitivity, plots")
     p.add_argument("--dataset", required=True, type=Path, help="benchmark root folder")
-    p.add_argument("--format", required=True, choices=("lasot", "tnl2k", "otb99lang", "got10k"))
+    from nasvl.data import format_names
+
+    p.add_argument("--format", required=True, choices=format_names(),
+                   help="the benchmark's layout: every registered format, built-in and plugin (nasvl.formats)")
     p.add_argument("--split", default=None, help="e.g. test (LaSOT official list, OTB99-LANG queries)")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--results", type=Path, help="folder with <tracker>/<video>.txt")

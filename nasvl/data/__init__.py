@@ -6,8 +6,8 @@ GOT-10k, COCO-style JSON and generic video folders into the same `Video` type.
 
 from __future__ import annotations
 
-from nasvl.data.registry import FORMATS, load_dataset
+from nasvl.data.registry import format_names, load_dataset, register_format
 from nasvl.data.textio import DataWarning
 from nasvl.data.video import Video
 
-__all__ = ["FORMATS", "DataWarning", "Video", "load_dataset"]
+__all__ = ["DataWarning", "Video", "format_names", "load_dataset", "register_format"]

@@ -29,8 +29,8 @@ from nasvl.config import Node, YamlDoc, load_yaml, parse_dataclass
 from nasvl.config.limits import EXPORT_TOP, JOB_VIDEOS, SYNTH_FRAMES, SYNTH_VIDEOS, TRAIN_WORKERS, bounded
 from nasvl.config.names import check_name
 from nasvl.config.paths import cli_path, resolve_path, resolve_str
-from nasvl.data.mixing import PairsConfig
-from nasvl.data.registry import FORMATS
+from nasvl.data.pairs.mixing import PairsConfig
+from nasvl.data.registry import check_format
 from nasvl.metrics.protocols import PROTOCOL_NAMES
 from nasvl.metrics.sensitivity import LANGUAGE_MODES, LanguageMode
 from nasvl.search.config import FidelitySpec, SearchSpec, search_spec_from_nodes
@@ -241,8 +241,7 @@ def _check_datasets(evaluate: EvaluateSpec, ev: Node) -> None:
             raise item.child("name").error(f"dataset name {ds.name!r} is used twice (also datasets[{seen[ds.name]}]);"
                                            " each writes evaluate/<name>/")
         seen[ds.name] = i
-        if ds.format not in FORMATS:
-            raise item.child("format").error(f"unknown format {ds.format!r} (known: {', '.join(FORMATS)})")
+        check_format(item)
         if ds.protocol is not None and ds.protocol not in PROTOCOL_NAMES:
             raise item.child("protocol").error(f"unknown scoring protocol {ds.protocol!r} "
                                                f"(known: {', '.join(PROTOCOL_NAMES)})")

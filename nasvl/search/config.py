@@ -42,8 +42,8 @@ from nasvl.config.limits import (
     bounded,
 )
 from nasvl.config.paths import resolve_str
-from nasvl.data.mixing import PairsConfig, parse_pairs_config
-from nasvl.data.registry import FORMATS
+from nasvl.data.pairs.mixing import PairsConfig, parse_pairs_config
+from nasvl.data.registry import check_format
 from nasvl.errors import ConfigError
 from nasvl.search.evaluator import EvalConfig
 from nasvl.search.result import DEFAULT_OBJECTIVES, objectives_problem
@@ -108,8 +108,7 @@ def search_spec_from_nodes(name: str, val_node: Node, pairs_node: Node | None, l
     source = source if source is not None else s.doc.file
     val = parse_dataclass(ValConfig, val_node)
     val = dataclasses.replace(val, root=resolve_str(val.root, source))
-    if val.format not in FORMATS:
-        raise val_node.child("format").error(f"unknown format {val.format!r} (known: {', '.join(FORMATS)})")
+    check_format(val_node)
     search = parse_dataclass(SearchConfig, s)
     if search.strategy not in STRATEGIES:
         raise s.child("strategy").error(f"unknown strategy {search.strategy!r} (known: "

@@ -23,7 +23,7 @@ import torch
 
 from nasvl.cluster import init_ray, raise_worker_error
 from nasvl.config.paths import resolve_path
-from nasvl.data.mixing import build_pair_dataset
+from nasvl.data.pairs.mixing import build_pair_dataset
 from nasvl.data.registry import load_dataset
 from nasvl.errors import ConfigError, NasvlError
 from nasvl.io import atomic_write_json

@@ -29,7 +29,7 @@ from nasvl.config.limits import (
     bounded,
 )
 from nasvl.config.paths import resolve_path, resolve_str
-from nasvl.data.mixing import PairsConfig, parse_pairs_config
+from nasvl.data.pairs.mixing import PairsConfig, parse_pairs_config
 from nasvl.errors import ConfigError
 from nasvl.train.distill import DistillConfig
 from nasvl.train.recipe import SharedWarmupConfig, check_recipe

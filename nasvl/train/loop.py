@@ -29,8 +29,8 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from nasvl.config.yamldoc import load_json_text
-from nasvl.data.mixing import build_pair_dataset
 from nasvl.data.pairs import PairDataset
+from nasvl.data.pairs.mixing import build_pair_dataset
 from nasvl.errors import NasvlError
 from nasvl.space import Architecture
 from nasvl.supernet import LanguageInput, Network, Supernet, build_supernet, path_modules

@@ -35,7 +35,7 @@ def _embeddings(spec: TrainSpec, net: Network) -> dict[str, torch.Tensor] | None
     """Embed every unique description of the training sources once (through the on-disk cache)."""
     if net.space.mixer is None:
         return None
-    from nasvl.data.mixing import build_pair_dataset
+    from nasvl.data.pairs.mixing import build_pair_dataset
 
     cache = embedding_cache(spec.language.cache_dir, spec.language.model)
     if cache.dim != net.space.mixer.language_dim:

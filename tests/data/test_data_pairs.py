@@ -13,11 +13,11 @@ from torch.utils.data import DataLoader
 from nasvl.cli import main
 from nasvl.config import load_yaml_text
 from nasvl.data import Video
-from nasvl.data.augment import NO_AUG
 from nasvl.data.crops import context_size
-from nasvl.data.debug import write_pair_grid
-from nasvl.data.mixing import build_pair_dataset, parse_pairs_config
 from nasvl.data.pairs import PairDataset, PairSource, no_augmentation
+from nasvl.data.pairs.augment import NO_AUG
+from nasvl.data.pairs.debug import write_pair_grid
+from nasvl.data.pairs.mixing import build_pair_dataset, parse_pairs_config
 from nasvl.errors import ConfigError, DataError
 
 

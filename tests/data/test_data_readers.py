@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from nasvl.data import FORMATS, DataWarning, Video, load_dataset
-from nasvl.data.lasot_split import LASOT_TEST
+from nasvl.data import DataWarning, Video, format_names, load_dataset
+from nasvl.data.readers.lasot_split import LASOT_TEST
 from nasvl.errors import DataError
 
 
@@ -211,7 +211,7 @@ def test_generic_folder_of_videos(tmp_path: Path) -> None:
 def test_unknown_format_lists_valid_ones(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="unknown dataset format 'vot'.*known: coco, folder, got10k, lasot"):
         load_dataset(tmp_path, "vot")
-    assert set(FORMATS) == {"lasot", "tnl2k", "otb99lang", "got10k", "coco", "folder"}
+    assert set(format_names()) == {"lasot", "tnl2k", "otb99lang", "got10k", "coco", "folder"}
 
 
 def test_missing_root_names_the_folder(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from nasvl.cli import main
 from nasvl.data import load_dataset
 from nasvl.data.synth import SynthConfig, generate, plan_objects
-from nasvl.data.synth_scene import COLORS, SHAPES
+from nasvl.data.synth.scene import COLORS, SHAPES
 from nasvl.errors import DataError
 
 TINY = SynthConfig(train_videos=6, val_videos=2, test_videos=2, min_frames=14, max_frames=20,

@@ -13,8 +13,8 @@ import pytest
 from nasvl.data import load_dataset
 from nasvl.data.attributes import read_synth_tags
 from nasvl.data.synth import SynthConfig, generate
-from nasvl.data.synth_scene import COLORS
-from nasvl.data.synth_story import held_out_pairs
+from nasvl.data.synth.scene import COLORS
+from nasvl.data.synth.story import held_out_pairs
 from nasvl.data.video import Video
 from nasvl.errors import DataError
 

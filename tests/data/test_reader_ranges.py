@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from nasvl.data import load_dataset
-from nasvl.data.lasot_split import LASOT_TEST
-from nasvl.data.otb import OTB_RANGES
+from nasvl.data.readers.lasot_split import LASOT_TEST
+from nasvl.data.readers.otb import OTB_RANGES
 from nasvl.errors import DataError
 
 _JPEG = cv2.imencode(".jpg", np.full((12, 16, 3), 80, np.uint8))[1].tobytes()

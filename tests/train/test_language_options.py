@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from nasvl.data import Video
-from nasvl.data.mixing import parse_pairs_config
 from nasvl.data.pairs import PairDataset, no_augmentation
+from nasvl.data.pairs.mixing import parse_pairs_config
 from nasvl.errors import ConfigError, DataError
 from nasvl.export import load_subnet, save_subnet
 from nasvl.space import parse_space_text

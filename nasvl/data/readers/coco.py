@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from nasvl.data.registry import register_format
 from nasvl.data.textio import read_text
 from nasvl.data.video import Video
 from nasvl.errors import DataError
@@ -34,6 +35,7 @@ def _annotation_file(root: Path, split: str | None) -> Path:
     return found[0]
 
 
+@register_format("coco", layout="expected annotations.json with at least one non-crowd annotation")
 def discover(root: Path, split: str | None) -> list[Pending]:
     ann_file = _annotation_file(root, split)
     try:

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from nasvl.data.pairs import PairDataset
+from nasvl.data.pairs.dataset import PairDataset
 from nasvl.io import atomic_write
 
 

@@ -16,8 +16,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from nasvl.data.augment import NO_AUG, SEARCH_AUG, TEMPLATE_AUG, AugmentConfig, jitter_window, photometric
 from nasvl.data.crops import CONTEXT, context_size, crop_affine, map_box, mean_color
+from nasvl.data.pairs.augment import (
+    NO_AUG,
+    SEARCH_AUG,
+    TEMPLATE_AUG,
+    AugmentConfig,
+    jitter_window,
+    photometric,
+)
 from nasvl.data.video import Video
 from nasvl.errors import DataError
 

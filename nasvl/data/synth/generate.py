@@ -19,7 +19,7 @@ illumination change (60%), a pillar that partly or fully occludes the target (45
 excursion out of view with absent flags (15%, more with the kinds below).
 
 On top of that, content in which the description carries what the template lacks
-(`nasvl.data.synth_story`): a twin of the template's appearance told apart only by a
+(`nasvl.data.synth.story`): a twin of the template's appearance told apart only by a
 described motion, size change or side of a landmark (45%; half pop in while the target
 is out of view), an abrupt colour or texture switch that the description names (35%), a loose
 first-frame box (30%) and a long out-of-view span (20%). Descriptions are compositional
@@ -48,11 +48,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from nasvl.data import synth_scene as sc
-from nasvl.data import synth_story as st
 from nasvl.data.attributes import SYNTH_TAGS_FILE as TAGS_FILE
-from nasvl.data.synth_story import plan_objects
-from nasvl.data.synth_text import describe, motion_parts, motion_phrase, size_change
+from nasvl.data.synth import scene as sc
+from nasvl.data.synth import story as st
+from nasvl.data.synth.story import plan_objects
+from nasvl.data.synth.text import describe, motion_parts, motion_phrase, size_change
 from nasvl.errors import DataError
 from nasvl.io import atomic_write_json
 

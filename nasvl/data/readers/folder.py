@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from nasvl.data.registry import register_format
 from nasvl.data.textio import check_counts, list_frames, read_boxes
 from nasvl.data.video import Video
 from nasvl.errors import DataError
@@ -18,6 +19,7 @@ from nasvl.errors import DataError
 Pending = tuple[str, Callable[[], Video]]
 
 
+@register_format("folder", layout="expected <video>/ with frames and groundtruth.txt")
 def discover(root: Path, split: str | None) -> list[Pending]:
     base = root / split if split is not None else root
     if not base.is_dir():

@@ -20,9 +20,9 @@ from typing import Literal
 import torch
 
 from nasvl.config import Node, load_yaml, parse_dataclass
-from nasvl.data.augment import SEARCH_AUG, TEMPLATE_AUG, AugmentConfig
-from nasvl.data.pairs import PairDataset, PairSource
-from nasvl.data.registry import FORMATS, load_dataset
+from nasvl.data.pairs.augment import SEARCH_AUG, TEMPLATE_AUG, AugmentConfig
+from nasvl.data.pairs.dataset import PairDataset, PairSource
+from nasvl.data.registry import check_format, load_dataset
 from nasvl.errors import ConfigError
 
 
@@ -58,8 +58,7 @@ def parse_pairs_config(node: Node) -> PairsConfig:
         raise node.error("pairs.sources: need at least one source")
     for i, src in enumerate(cfg.sources):
         where = node.child("sources").child(i)
-        if src.format not in FORMATS:
-            raise where.child("format").error(f"unknown format {src.format!r} (known: {', '.join(FORMATS)})")
+        check_format(where)
         if src.share < 0:
             raise where.child("share").error(f"share must be >= 0, got {src.share}")
     for key in ("negative_rate", "text_negative_rate"):

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from nasvl.data.attributes import derive_attributes
+from nasvl.data.registry import register_format
 from nasvl.data.textio import check_counts, list_frames, read_boxes, read_optional_sentence
 from nasvl.data.video import Video
 from nasvl.errors import DataError
@@ -23,6 +24,7 @@ Pending = tuple[str, Callable[[], Video]]
 EXTRA_LAST_ROW = frozenset({"advSamp_Baseball_game_002-Done", "advSamp_monitor_bikeyellow"})
 
 
+@register_format("tnl2k", layout="expected <video>/imgs/* and groundtruth.txt")
 def discover(root: Path, split: str | None) -> list[Pending]:
     """Video folders of `root` (or `root/<split>` when that folder exists, e.g. TNL2K's test subset)."""
     base = root / split if split is not None and (root / split).is_dir() else root

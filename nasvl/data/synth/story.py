@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from nasvl.data import synth_scene as sc
+from nasvl.data.synth import scene as sc
 
 TWIN_CUES = ("motion", "size_change", "relation")
 

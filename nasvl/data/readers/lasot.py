@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from nasvl.data.attributes import derive_attributes, read_synth_tags
-from nasvl.data.lasot_split import LASOT_TEST
+from nasvl.data.readers.lasot_split import LASOT_TEST
+from nasvl.data.registry import register_format
 from nasvl.data.textio import (
     check_counts,
     check_numbered_frames,
@@ -28,6 +29,7 @@ from nasvl.errors import DataError
 Pending = tuple[str, Callable[[], Video]]
 
 
+@register_format("lasot", layout="expected <class>/<class-k>/img/*.jpg and groundtruth.txt")
 def discover(root: Path, split: str | None) -> list[Pending]:
     """Sequence folders under `root`.
 

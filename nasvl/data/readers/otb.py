@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from nasvl.data.attributes import derive_attributes
+from nasvl.data.registry import register_format
 from nasvl.data.textio import (
     check_counts,
     check_numbered_frames,
@@ -39,6 +40,7 @@ OTB_RANGES: dict[str, tuple[int, int]] = {
 }
 
 
+@register_format("otb99lang", layout="expected <video>/img/*.jpg and groundtruth_rect.txt")
 def discover(root: Path, split: str | None) -> list[Pending]:
     if split is not None and split not in _QUERY:
         raise DataError(f"unknown OTB99-LANG split {split!r} (known: test, train)", file=str(root))

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from nasvl.data.attributes import derive_attributes
+from nasvl.data.registry import register_format
 from nasvl.data.textio import (
     check_counts,
     check_numbered_frames,
@@ -34,6 +35,7 @@ Pending = tuple[str, Callable[[], Video]]
 PSEUDO_KEYS = ("object_class", "motion_class", "major_class", "root_class")
 
 
+@register_format("got10k", layout="expected list.txt and <video>/*.jpg with groundtruth.txt")
 def discover(root: Path, split: str | None) -> list[Pending]:
     """Sequences named in `list.txt` of `root/<split>` (or of `root` itself)."""
     base = root / split if split is not None and (root / split).is_dir() else root
