@@ -161,7 +161,7 @@ def _glob(pattern: str, path: str) -> tuple[str, ...] | None:
     return tuple(groups)
 
 
-def _resolve_ties(root: Node, slots: dict[str, ChoiceBlock], blame: dict[str, Node]) -> dict[str, str]:
+def _resolve_ties(root: Node, slots: dict[str, ChoiceBlock]) -> dict[str, str]:
     """Expand `ties:` patterns into follower → root-leader, rejecting cycles and mismatches."""
     ties_node = root.get("ties", None)
     ties_node.within(L.SPACE_TIES, len(ties_node.mapping()))
@@ -293,7 +293,7 @@ def _parse(doc: YamlDoc) -> SearchSpace:
     _check_estimates(root, stem, stages, dict(inputs), slots, mixer)
     if mixer is not None and mixer.shared:
         _check_shared_mixer(mixer_node, mixer, branches, slots)
-    leaders = _resolve_ties(root, slots, blame)
+    leaders = _resolve_ties(root, slots)
     final = tuple(dataclasses.replace(s, leader=leaders.get(p)) for p, s in slots.items())
     share = root.get("share_weights", True).as_bool()
     tracker = parse_tracker(root.get("tracker", None))

@@ -72,7 +72,7 @@ def _network(name: str) -> tuple[Supernet, SearchSpace, Any]:
     return net, space, space.sample(random.Random(0))
 
 
-def _inputs(space: SearchSpace, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor, LanguageInput | None,
+def conformance_inputs(space: SearchSpace, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor, LanguageInput | None,
                                                           dict[str, torch.Tensor]]:
     """Random crops, one sentence and one template fallback, and a training batch's boxes."""
     g = torch.Generator().manual_seed(0)
@@ -113,7 +113,7 @@ def check_score_map_geometry(name: str) -> None:
     n, stride = plugin.score_size(), plugin.stride
     assert n >= 1 and stride >= 1, f"{name!r}: score_size {n}, stride {stride}"
     assert (n - 1) * stride < space.input_size("search"), f"{name!r}: {n} cells {stride} px apart leave the crop"
-    z, x, lang, _ = _inputs(space)
+    z, x, lang, _ = conformance_inputs(space)
     with torch.no_grad():
         outputs = net.eval()(z, x, arch=arch, lang=lang)
     for key, out in outputs.items():
@@ -123,7 +123,7 @@ def check_score_map_geometry(name: str) -> None:
 
 def check_two_phases_equal_one_forward(name: str) -> None:
     net, space, arch = _network(name)
-    z, x, lang, _ = _inputs(space)
+    z, x, lang, _ = conformance_inputs(space)
     net.eval()
     with torch.no_grad():
         t_feats, _ = net.features("template", z, arch, lang)
@@ -138,7 +138,7 @@ def check_two_phases_equal_one_forward(name: str) -> None:
 
 def check_loss_is_finite_and_trains_the_head(name: str) -> None:
     net, space, arch = _network(name)
-    z, x, lang, targets = _inputs(space)
+    z, x, lang, targets = conformance_inputs(space)
     losses = net.train().plugin.loss(net(z, x, arch=arch, lang=lang), targets)  # type: ignore[union-attr]
     assert "total" in losses, f"{name!r}: the loss must return its weighted sum under 'total'"
     assert all(torch.isfinite(v).all() for v in losses.values()), f"{name!r}: non-finite loss {losses}"

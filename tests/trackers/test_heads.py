@@ -5,24 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nasvl.supernet import LanguageInput
+from nasvl.testing.trackers import conformance_inputs as _inputs
 from tests.trackers.conftest import TINY, sample_arch, tiny_supernet
-
-
-def _inputs(space, batch: int = 2):  # noqa: ANN001, ANN202
-    g = torch.Generator().manual_seed(0)
-    t, s = space.input_size("template"), space.input_size("search")
-    z = torch.rand(batch, 3, t, t, generator=g) * 255
-    x = torch.rand(batch, 3, s, s, generator=g) * 255
-    lang = None
-    if space.mixer is not None:
-        box = torch.tensor([[t * 0.3, t * 0.3, t * 0.7, t * 0.7]] * batch)
-        embs = [torch.randn(space.mixer.language_dim, generator=g)] + [None] * (batch - 1)
-        lang = LanguageInput.from_texts(embs, space.mixer.language_dim, use_template=True, template_box=box)
-    s_box = torch.tensor([[s * 0.35, s * 0.4, s * 0.65, s * 0.6]] * batch)
-    batch_d = {"search_box": s_box, "template_box": s_box * t / s,
-               "negative": torch.tensor([False] * (batch - 1) + [True])}
-    return z, x, lang, batch_d
 
 
 @pytest.mark.parametrize("space_file", sorted(TINY))

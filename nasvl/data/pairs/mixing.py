@@ -19,7 +19,7 @@ from typing import Literal
 
 import torch
 
-from nasvl.config import Node, load_yaml, parse_dataclass
+from nasvl.config import Node, parse_dataclass
 from nasvl.data.pairs.augment import SEARCH_AUG, TEMPLATE_AUG, AugmentConfig
 from nasvl.data.pairs.dataset import PairDataset, PairSource
 from nasvl.data.registry import check_format, load_dataset
@@ -65,10 +65,6 @@ def parse_pairs_config(node: Node) -> PairsConfig:
         if not 0 <= getattr(cfg, key) <= 1:
             raise node.child(key).error("must be within [0, 1]")
     return cfg
-
-
-def load_pairs_config(path: str | Path) -> PairsConfig:
-    return parse_pairs_config(load_yaml(path).root)
 
 
 def build_pair_dataset(cfg: PairsConfig, *, base_dir: str | Path | None = None,
