@@ -35,11 +35,6 @@ def cxcywh_to_xyxy(b: torch.Tensor) -> torch.Tensor:
     return torch.stack((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), dim=-1)
 
 
-def xyxy_to_cxcywh(b: torch.Tensor) -> torch.Tensor:
-    x0, y0, x1, y1 = b.unbind(-1)
-    return torch.stack(((x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0), dim=-1)
-
-
 def generalized_iou(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Elementwise IoU and GIoU of xyxy boxes of the same shape (…, 4)."""
     area_a = (a[..., 2] - a[..., 0]).clamp(min=0) * (a[..., 3] - a[..., 1]).clamp(min=0)
