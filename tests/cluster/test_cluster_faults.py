@@ -12,12 +12,12 @@ import torch
 
 from nasvl.search.records import load_records
 from nasvl.train.checkpoint import list_checkpoints
-from tests.cluster.conftest import NASVL, mini_job, told, write_job
+from tests.cluster.conftest import HANG_S, NASVL, mini_job, told, write_job
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
-def _wait(predicate, proc: subprocess.Popen, timeout: float = 600) -> None:
+def _wait(predicate, proc: subprocess.Popen, timeout: float = HANG_S) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -27,7 +27,7 @@ def _wait(predicate, proc: subprocess.Popen, timeout: float = 600) -> None:
     raise AssertionError("the event never came")
 
 
-def _finish(proc: subprocess.Popen, timeout: float = 900) -> str:
+def _finish(proc: subprocess.Popen, timeout: float = HANG_S) -> str:
     out, _ = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, out[-6000:]
     assert "Traceback" not in out
@@ -83,7 +83,7 @@ def test_worker_host_dies_during_supernet_training(cluster) -> None:
     folder = cluster.root / "jobs-train-fault"
     ref_job = write_job(folder / "ref", text.replace("name: x", "name: trainref"))
     job = write_job(folder / "kill", text.replace("name: x", "name: trainfault"))
-    cluster.head.run([*NASVL, "run", str(ref_job), "--address", cluster.address], timeout=900)
+    cluster.head.run([*NASVL, "run", str(ref_job), "--address", cluster.address], timeout=HANG_S)
     run_dir = cluster.head.work / "runs" / "trainfault"
     victim = cluster.hosts[2]
     proc = cluster.head.popen([*NASVL, "run", str(job), "--address", cluster.address], stdout=subprocess.PIPE,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nasvl.search.records import load_records
-from tests.cluster.conftest import NASVL, RAY_BIN, mini_job, write_job
+from tests.cluster.conftest import HANG_S, NASVL, RAY_BIN, mini_job, write_job
 from tests.cluster.hosts import job_server_available
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -34,7 +34,7 @@ def _check_spread(run_dir: Path, cluster) -> None:
 def test_quickstart_through_address(cluster, tmp_path) -> None:
     """Driven from the head's own working directory with the default runs/; the job file is elsewhere."""
     job = write_job(cluster.root / "jobs-address", mini_job("viaaddress"))
-    done = cluster.head.run([*NASVL, "run", str(job), "--address", cluster.address], timeout=900, check=False)
+    done = cluster.head.run([*NASVL, "run", str(job), "--address", cluster.address], timeout=HANG_S, check=False)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-6000:]
     assert "Traceback" not in done.stderr
     _check_spread(cluster.head.work / "runs" / "viaaddress", cluster)
@@ -48,6 +48,6 @@ def test_quickstart_through_ray_job_submit(cluster) -> None:
     write_job(folder, mini_job("viasubmit"))
     runs = cluster.root / "shared-runs"  # on a real cluster: storage every node mounts
     done = cluster.head.run([RAY_BIN, "job", "submit", "--address", cluster.dashboard, "--working-dir", ".", "--",
-                             *NASVL, "run", "job.yaml", "--runs", str(runs)], cwd=folder, timeout=900, check=False)
+                             *NASVL, "run", "job.yaml", "--runs", str(runs)], cwd=folder, timeout=HANG_S, check=False)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-4000:]
     _check_spread(runs / "viasubmit", cluster)

@@ -15,7 +15,7 @@ import pytest
 
 from nasvl.search.records import load_records
 from nasvl.train.checkpoint import list_checkpoints
-from tests.cluster.conftest import BASE_ENV, mini_job, told, write_job
+from tests.cluster.conftest import BASE_ENV, HANG_S, mini_job, told, write_job
 from tests.cluster.hosts import descendants
 from tests.conftest import ROOT
 
@@ -70,7 +70,7 @@ def test_killed_driver_resumes_at_three_counted_points(tmp_path) -> None:
             proc = subprocess.Popen([sys.executable, "-m", "nasvl.cli", "run", str(job),
                                      *(["--resume"] if i else [])], cwd=work, env=env, stdout=out, stderr=out,
                                     start_new_session=True)
-            deadline = time.monotonic() + 600
+            deadline = time.monotonic() + HANG_S
             while not reached():
                 assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-4000:]
                 time.sleep(0.05)
@@ -86,7 +86,7 @@ def test_killed_driver_resumes_at_three_counted_points(tmp_path) -> None:
             out.write(f"--- killed in {what} ---\n".encode())
             out.flush()
         final = subprocess.run([sys.executable, "-m", "nasvl.cli", "run", str(job), "--resume"], cwd=work, env=env,
-                               stdout=out, stderr=out, timeout=900)
+                               stdout=out, stderr=out, timeout=HANG_S)
     text_log = log.read_text()
     assert final.returncode == 0, text_log[-4000:]
     assert "Traceback" not in text_log
