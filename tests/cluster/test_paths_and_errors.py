@@ -31,13 +31,17 @@ def test_a_job_leaves_parsing_with_absolute_paths(tmp_path, monkeypatch) -> None
     job = write_job(tmp_path / "elsewhere", mini_job("abs"))
     monkeypatch.chdir(tmp_path)
     from nasvl.jobs import load_job
+    from nasvl.language import default_cache_dir
 
     spec = load_job(job)
     assert spec.supernet.space == str(tmp_path / "elsewhere" / "spaces" / "tiny.yaml")
     assert Path(spec.run_dir) == tmp_path / "runs" / "abs"
-    paths = [spec.search.val.root, spec.supernet.language.cache_dir, spec.search.language.cache_dir,
+    caches = [spec.supernet.language.cache_dir, spec.search.language.cache_dir]
+    paths = [spec.search.val.root, *(c for c in caches if c is not None),
              *(s.root for s in spec.supernet.pairs.sources), *(d.root for d in spec.evaluate.datasets)]
     assert all(Path(p).is_absolute() for p in paths), paths
+    # No cache named: every process uses the one default, which depends on no working directory.
+    assert all(c is not None or default_cache_dir().is_absolute() for c in caches)
 
 
 def test_parse_job_without_a_source_still_gives_absolute_paths() -> None:
