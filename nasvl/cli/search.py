@@ -57,8 +57,9 @@ def _report(run_dir: Path) -> int:
     console = Console()
     console.print(table)
     s = records.summary()
-    console.print(f"{s['trials']} trials: {s['completed']} completed, {s['stopped_early']} stopped at a cheap rung, "
-                  f"{s['failed']} failed, {s['retries']} retries, {s['reruns_after_kill']} re-runs after kills")
+    stopped = f", {s['stopped_early']} stopped at a cheap rung" if s["stopped_early"] else ""
+    console.print(f"{s['trials']} trials: {s['completed']} completed, {s['failed']} failed{stopped}, "
+                  f"{s['retries']} retries, {s['reruns_after_kill']} re-runs after kills")
     cost = search_cost(records)
     if cost["evaluations"]:
         spent = Table(title=f"search cost — {cost['evaluations']} evaluations, {cost['eval_frames']:,} frames")
