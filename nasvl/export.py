@@ -86,21 +86,28 @@ def _read_small(path: Path) -> str:
         raise CheckpointError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
+def read_format_manifest(path: Path, format: str, version: int) -> dict[str, Any]:
+    """A bounded, UTF-8 JSON manifest whose `format` and `format_version` are `format` and `version`
+    (an export's, or the ONNX graphs' beside it)."""
+    try:
+        manifest = load_json_text(_read_small(path), str(path), size_limit=EXPORT_MANIFEST_BYTES)
+    except ConfigError as exc:
+        where = f"line {exc.line}: " if exc.line else ""
+        raise CheckpointError(f"{path}: not valid JSON for a {format} manifest ({where}{exc.rule})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != format:
+        raise CheckpointError(f"{path}: not a {format} manifest")
+    if manifest.get("format_version") != version:
+        raise CheckpointError(f"{path}: format_version {manifest.get('format_version')!r} is not supported "
+                              f"(this nasvl reads {version})")
+    return manifest
+
+
 def read_manifest(export_dir: str | Path) -> dict[str, Any]:
     d = Path(export_dir)
     if not d.is_dir():
         raise CheckpointError(f"{d}: not an export directory")
     path = _member(d, "manifest.json")
-    try:
-        manifest = load_json_text(_read_small(path), str(path), size_limit=EXPORT_MANIFEST_BYTES)
-    except ConfigError as exc:
-        where = f"line {exc.line}: " if exc.line else ""
-        raise CheckpointError(f"{path}: not valid JSON for an export ({where}{exc.rule})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a {FORMAT} manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: format_version {manifest.get('format_version')!r} is not supported "
-                              f"(this nasvl reads {FORMAT_VERSION})")
+    manifest = read_format_manifest(path, FORMAT, FORMAT_VERSION)
     for key, kind in (("space", dict), ("space_hash", str), ("affine_bn", bool)):
         if key not in manifest:
             raise CheckpointError(f"{path}: missing field {key!r}")

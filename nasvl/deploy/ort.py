@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nasvl.config.limits import EXPORT_MANIFEST_BYTES, ONNX_MODEL_BYTES
-from nasvl.config.yamldoc import load_json_text
+from nasvl.config.limits import ONNX_MODEL_BYTES
 from nasvl.deploy.runtimes import Engine
 from nasvl.errors import CheckpointError, ConfigError
 from nasvl.io import atomic_write_json
@@ -83,24 +82,13 @@ def export_onnx(export_dir: str | Path, *, int8: bool = False, calibration: Any 
 
 def read_onnx_manifest(export_dir: str | Path) -> dict[str, Any]:
     """The ONNX manifest of an export, checked against the export's own manifest (stale graphs are refused)."""
-    from nasvl.export import read_manifest
+    from nasvl.export import read_format_manifest, read_manifest
 
     export = Path(export_dir)
     path = onnx_dir(export) / "manifest.json"
     if not path.is_file():
         raise CheckpointError(f"{path}: missing; run `nasvl export-onnx {export}` first")
-    size = path.stat().st_size
-    if size > EXPORT_MANIFEST_BYTES.value:
-        raise CheckpointError(f"{path}: {EXPORT_MANIFEST_BYTES.message(size)}")
-    try:
-        manifest = load_json_text(path.read_text(encoding="utf-8"), str(path), size_limit=EXPORT_MANIFEST_BYTES)
-    except (ConfigError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path}: not a valid ONNX manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a {FORMAT} manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: format_version {manifest.get('format_version')!r} is not supported "
-                              f"(this nasvl reads {FORMAT_VERSION})")
+    manifest = read_format_manifest(path, FORMAT, FORMAT_VERSION)
     source = read_manifest(export)
     for key in ("space_hash", "arch_key"):
         if manifest.get(key) != source.get(key):

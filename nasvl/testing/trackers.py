@@ -22,7 +22,7 @@ tracker that follows a moving target from the command-line entry point `build_tr
 from __future__ import annotations
 
 import dataclasses
-import math
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -66,10 +66,7 @@ def conformance_space(name: str) -> SearchSpace:
 def _network(name: str) -> tuple[Supernet, SearchSpace, Any]:
     torch.manual_seed(0)
     space = conformance_space(name)
-    net = build_supernet(space)
-    import random
-
-    return net, space, space.sample(random.Random(0))
+    return build_supernet(space), space, space.sample(random.Random(0))
 
 
 def conformance_inputs(space: SearchSpace, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor, LanguageInput | None,
@@ -161,7 +158,6 @@ def check_inference_tracker_follows_a_video(name: str) -> None:
     got = track_video(tracker, frames, boxes[0], "a red ellipse" if embed else None, video=f"{name}-conformance")
     assert got.shape == (6, 4) and np.isfinite(got).all(), f"{name!r}: boxes {got}"
     assert all(w > 0 and h > 0 for _, _, w, h in got), f"{name!r}: a box without area"
-    assert all(math.isfinite(v) for v in got.ravel())
 
 
 CHECKS: list[Callable[[str], None]] = [
