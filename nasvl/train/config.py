@@ -78,7 +78,7 @@ class TrainConfig:
     init: Literal["inherited", "scratch"] = "inherited"  # retrain: start from the export's weights or anew
     affine_bn: bool = True                               # retrain: learn BN scale/shift
     spos_init: str | None = None  # supernet: start the backbone from this SPOS ImageNet supernet checkpoint
-    # supernet training recipe (nasvl/train/recipe.py), each off by default: see NOTES-h5.md
+    # supernet training recipe (nasvl/train/recipe.py), each off by default; measured in BENCHMARKS.md
     sandwich: SandwichConfig | None = None           # largest + smallest + N random paths per step
     distill: DistillConfig | None = None             # in-place distillation from the largest path
     shared_warmup: SharedWarmupConfig | None = None  # train only the shared layers for the first N steps

@@ -1,6 +1,7 @@
 """How one supernet training step trains: which paths, which losses, which parameters move.
 
-Three options of `train:` (each off by default; see NOTES-h5.md for what they measured):
+Three options of `train:`, each off by default (BENCHMARKS.md, "Supernet training options and
+ranking fidelity", says what they measured):
 
     sandwich: {random: 2}          # largest + smallest + 2 random paths per step (nasvl/train/sampling.py)
     distill: {weight: 1.0}         # in-place distillation from the largest path (nasvl/train/distill.py)
