@@ -8,7 +8,8 @@ network, decoding), so machine load hits all alike and the ratios compare like w
 * `torch-plain` is the plain form: unfolded, NCHW, the per-frame path as trained. The space
   (`vlt_scar.yaml`) carries the official SOTS head geometry, so this row is also the
   SOTS-equivalent figure of the same architecture.
-* `torch` is the inference form; `onnx` / `onnx-int8` the exported graphs.
+* `torch` is the inference form (and `torch-channels-last` the same in NHWC, to decide
+  `CHANNELS_LAST`); `onnx` / `onnx-int8` the exported graphs.
 
 With `suc_data` (the embedded benchmark's root), the int8 graph's SUC change against fp32 ONNX
 is measured on its test split, with a paired bootstrap interval over videos.
@@ -26,10 +27,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from nasvl.deploy.runtimes import RUNTIMES
+from nasvl.deploy.runtimes import RUNTIMES, TorchEngine
 
+CHANNELS_LAST_ROW = "torch-channels-last"  # the inference form in NHWC: measured to choose CHANNELS_LAST
 LABELS = {"torch-plain": "plain form (unfolded, NCHW; SOTS geometry)", "torch": "inference form (BN folded)",
-          "onnx": "ONNX fp32 (onnxruntime)", "onnx-int8": "ONNX int8 (static, calibrated)"}
+          CHANNELS_LAST_ROW: "inference form, channels-last", "onnx": "ONNX fp32 (onnxruntime)",
+          "onnx-int8": "ONNX int8 (static, calibrated)"}
 
 
 def _paper_export(spaces_dir: Path, out: Path) -> Path:
@@ -100,6 +103,9 @@ def bench_runtimes(spaces_dir: str | Path, *, frames: int = 40, warmup: int = 5,
         dim = space.mixer.language_dim if space.mixer else 0
         vector = torch.randn(dim, generator=torch.Generator().manual_seed(1)) if dim else None
         trackers = _trackers(export, RUNTIMES, vector)
+        nhwc = _trackers(export, ("torch",), vector)["torch"]
+        nhwc.use_engine(TorchEngine(load_subnet(export), subnet.arch, channels_last=True))
+        trackers[CHANNELS_LAST_ROW] = nhwc
         video, boxes = moving_shape_video(frames + warmup + 1)
         for tracker in trackers.values():
             tracker.initialize(video[0], boxes[0], text="a red ball moving right" if dim else None)
@@ -132,6 +138,7 @@ def bench_runtimes(spaces_dir: str | Path, *, frames: int = 40, warmup: int = 5,
         "results": rows,
         "inference_vs_plain": plain["median_ms"] / fast["median_ms"],
         "inference_vs_plain_min": plain["min_ms"] / fast["min_ms"],
+        "channels_last_vs_nchw": fast["median_ms"] / by[CHANNELS_LAST_ROW]["median_ms"],
         "int8_vs_fp32_export": min(fast["median_ms"], by["onnx"]["median_ms"]) / by["onnx-int8"]["median_ms"],
         "sots_equivalent_ms": plain["median_ms"],
         "suc": suc,

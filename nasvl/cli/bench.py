@@ -1,9 +1,12 @@
-"""`nasvl bench …`: micro-benchmarks. `bench tracker` times exported trackers per frame on CPU."""
+"""`nasvl bench …`: micro-benchmarks. `bench tracker` times exported trackers per frame on CPU;
+`bench latency` measures the latency table's error per deployment runtime."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from nasvl.deploy.runtimes import RUNTIMES
 
 
 def _default_spaces() -> Path:
@@ -70,13 +73,41 @@ def _runtimes(args: argparse.Namespace, console: object) -> dict:
     out.print(f"inference form vs plain form: {rep['inference_vs_plain']:.2f}× faster by median "
               f"({rep['inference_vs_plain_min']:.2f}× by min; goal ≥ 1.3×); int8 vs the fp32 export: "
               f"{rep['int8_vs_fp32_export']:.2f}× (goal ≥ 2×); SOTS-equivalent (plain, official geometry): "
-              f"{rep['sots_equivalent_ms']:.1f} ms")
+              f"{rep['sots_equivalent_ms']:.1f} ms; channels-last vs NCHW (inference form): "
+              f"{rep['channels_last_vs_nchw']:.2f}× faster")
     if rep["suc"]:
         d = rep["suc"]["int8_minus_fp32"]
         out.print(f"SUC on the test split ({rep['suc']['videos']} videos): fp32 {rep['suc']['suc_fp32']:.1f}, "
                   f"int8 {rep['suc']['suc_int8']:.1f}, change {d['diff']:+.2f} (95% CI {d['ci'][0]:+.2f} .. "
                   f"{d['ci'][1]:+.2f}; goal: loss ≤ 0.5)")
     return rep
+
+
+def _latency(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from nasvl.bench.latency import bench_latency
+    from nasvl.io import atomic_write_json
+
+    console = Console(stderr=True)
+    rep = bench_latency(args.space, args.runtimes, calibrate_archs=args.calibrate, archs=args.archs,
+                        repeats=args.repeats, seed=args.seed, threads=args.threads or None, progress=console.print)
+    table = Table(title=f"latency table vs whole-network per-frame latency: {rep['space']} ({rep['threads']} "
+                        f"threads; fitted on {rep['calibrate_archs']}, tested on {rep['test_archs']} other archs)")
+    for col in ("runtime", "measured ms (range)", "raw table |err| mean / max", "calibrated |err| mean / max",
+                "seconds"):
+        table.add_column(col, justify="left" if col == "runtime" else "right")
+    for r in rep["results"]:
+        ms = [row["measured_ms"] for row in r["raw"]["rows"]]
+        table.add_row(r["runtime"], f"{min(ms):.1f} – {max(ms):.1f}",
+                      f"{r['raw']['mean_abs_error_pct']:.1f} % / {r['raw']['max_abs_error_pct']:.1f} %",
+                      f"{r['calibrated']['mean_abs_error_pct']:.1f} % / {r['calibrated']['max_abs_error_pct']:.1f} %",
+                      f"{r['seconds']:.0f}")
+    Console(width=150).print(table)
+    if args.json:
+        atomic_write_json(args.json, rep)
+    return 0
 
 
 def _supernet(args: argparse.Namespace) -> int:
@@ -106,6 +137,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "SUC change on its test split, with a paired bootstrap CI over videos")
     t.add_argument("--suc-videos", type=int, default=None, help="test videos for the SUC change (default all)")
     t.set_defaults(handler=_tracker)
+    la = sub.add_parser("latency", help="the latency lookup table's error against whole-network latency, per "
+                        "deployment runtime (torch-plain, torch, onnx, onnx-int8)")
+    la.add_argument("space", nargs="?", type=Path, default=_default_spaces() / "vlt_scar.yaml",
+                    help="space YAML (default: the paper space, vlt_scar.yaml)")
+    la.add_argument("--runtimes", nargs="+", default=list(RUNTIMES), choices=RUNTIMES,
+                    help="runtimes to build a table for (default: all)")
+    la.add_argument("--calibrate", type=int, default=4, help="architectures the table's constant is fitted on")
+    la.add_argument("--archs", type=int, default=6, help="other architectures the error is measured on")
+    la.add_argument("--repeats", type=int, default=10, help="timed runs per op and per architecture (median)")
+    la.add_argument("--seed", type=int, default=0)
+    la.add_argument("--threads", type=int, default=0, help="torch / onnxruntime CPU threads (default: torch's)")
+    la.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
+    la.set_defaults(handler=_latency)
     s = sub.add_parser("supernet", help="supernet training step vs the same architecture extracted (ratio)")
     s.add_argument("spaces_yaml", nargs="*", type=Path, default=[_default_spaces() / "tiny.yaml"])
     s.add_argument("--batch", type=int, default=4)

@@ -57,8 +57,9 @@ class SearchGraph(nn.Module):
         return tuple(out[k] for k in self.outputs)
 
 
-def _export(module: nn.Module, args: tuple[torch.Tensor, ...], path: Path, inputs: list[str],
-            outputs: list[str]) -> None:
+def export_module(module: nn.Module, args: tuple[torch.Tensor, ...], path: Path, inputs: list[str],
+                  outputs: list[str]) -> None:
+    """Trace `module(*args)` into an ONNX file (batch 1, fixed sizes, constants folded)."""
     with warnings.catch_warnings():
         # The TorchScript exporter needs no onnxscript and handles every op the heads use; torch
         # warns that it is the legacy path and about traced Python branches on constant shapes.
@@ -86,8 +87,8 @@ def export_graphs(net: Network, arch: Mapping[str, str], out_dir: Path) -> dict[
     leaves, spec = tree_flatten((cache.head_state, cache.selectors))
     state = [f"state_{i}" for i in range(len(leaves))]
     outputs = sorted(form.search(x, cache, arch))
-    _export(template, t_args, out_dir / "template.onnx", t_inputs, state)
-    _export(SearchGraph(form, arch, spec, outputs), (x, *leaves), out_dir / "search.onnx", ["search", *state],
+    export_module(template, t_args, out_dir / "template.onnx", t_inputs, state)
+    export_module(SearchGraph(form, arch, spec, outputs), (x, *leaves), out_dir / "search.onnx", ["search", *state],
             outputs)
     return {"opset": OPSET, "template": {"file": "template.onnx", "inputs": t_inputs, "outputs": state},
             "search": {"file": "search.onnx", "inputs": ["search", *state], "outputs": outputs},

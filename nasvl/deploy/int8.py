@@ -34,14 +34,15 @@ class _Reader:
         pass
 
 
-def quantize_search(src: Path, dst: Path, feeds: list[Feed], workdir: Path) -> dict[str, Any]:
-    """Write the int8 version of the search graph `src` to `dst`; the manifest's `int8` entry."""
+def quantize_graph(src: Path, dst: Path, feeds: list[Feed], workdir: Path) -> dict[str, Any]:
+    """Write the int8 version of the graph `src` (a search graph, or one op's for the latency table) to
+    `dst`, calibrated on `feeds`; the manifest's `int8` entry."""
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     feeds = feeds[:CALIBRATION_FEEDS.value]
-    pre = workdir / "search.pre.onnx"
+    pre = workdir / f"{src.stem}.pre.onnx"
     quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
     inputs = {i.name for i in ort.InferenceSession(str(pre), providers=["CPUExecutionProvider"]).get_inputs()}
     import onnx

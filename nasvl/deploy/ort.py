@@ -70,11 +70,11 @@ def export_onnx(export_dir: str | Path, *, int8: bool = False, calibration: Any 
     (out / INT8_FILE).unlink(missing_ok=True)
     manifest["int8"] = None
     if int8:
-        from nasvl.deploy.int8 import quantize_search
+        from nasvl.deploy.int8 import quantize_graph
 
         if not calibration:
             raise ConfigError("int8 needs calibration feeds (nasvl.tracking.calibration.calibration_feeds)")
-        manifest["int8"] = quantize_search(out / "search.onnx", out / INT8_FILE, calibration, tmp)
+        manifest["int8"] = quantize_graph(out / "search.onnx", out / INT8_FILE, calibration, tmp)
     shutil.rmtree(tmp, ignore_errors=True)
     atomic_write_json(out / "manifest.json", manifest, sort_keys=False)
     return out
@@ -135,7 +135,8 @@ def _checked_model_bytes(folder: Path, name: str) -> bytes:
     return data
 
 
-def _session(folder: Path, name: str, threads: int, optimization: str = "all") -> Any:
+def open_session(folder: Path, name: str, threads: int, optimization: str = "all") -> Any:
+    """An onnxruntime CPU session on `folder/name`, after `_checked_model_bytes`'s checks."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -166,9 +167,9 @@ class OrtEngine(Engine):
             raise ConfigError(f"{folder}: no int8 graph; run `nasvl export-onnx {export_dir} --int8`")
         search_file = INT8_FILE if int8 else manifest["search"]["file"]
         self.manifest = manifest
-        self.template_session = _session(folder, manifest["template"]["file"], threads)
+        self.template_session = open_session(folder, manifest["template"]["file"], threads)
         level = (manifest.get("int8") or {}).get("optimization", "all") if int8 else "all"
-        self.search_session = _session(folder, search_file, threads, level)
+        self.search_session = open_session(folder, search_file, threads, level)
         for session, graph, file in ((self.template_session, "template", manifest["template"]["file"]),
                                      (self.search_session, "search", search_file)):
             have = {i.name for i in session.get_inputs()}

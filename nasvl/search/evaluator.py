@@ -3,7 +3,8 @@
 For each candidate: inherit the supernet weights (no copy: the path runs inside
 the supernet), recalibrate BN on the path with K training batches, track the
 validation videos, and return a `TrialResult` with SUC / P / PNorm, params and
-MACs from the cost model, the measured per-frame latency, and the wall time.
+MACs from the cost model, the per-frame latency measured under the deployment runtime
+(`latency_runtime`), and the wall time.
 
 What every candidate shares is prepared once per evaluator: validation frames
 are decoded into memory, descriptions are embedded once, and the K
@@ -25,6 +26,7 @@ from torch.utils.data import default_collate
 from nasvl.cost import CostModel, measure_arch_ms
 from nasvl.data.pairs import PairDataset
 from nasvl.data.video import Video
+from nasvl.deploy.runtimes import RUNTIMES
 from nasvl.metrics.dataset import evaluate_tracker
 from nasvl.search.result import TrialResult
 from nasvl.space import Architecture
@@ -45,6 +47,9 @@ class EvalConfig:
     use_language: bool = True           # False: track without descriptions (ablation)
     device: str = "cpu"
     latency_repeats: int = 5
+    # The runtime the tracker will be deployed with: the latency objective and constraint are its
+    # figures (nasvl.cost.timing). ONNX runtimes export each candidate's graphs (seconds each).
+    latency_runtime: Literal[RUNTIMES] = "torch"  # type: ignore[valid-type]
     threads: int | None = None
 
 
@@ -105,7 +110,8 @@ class Evaluator:
             self.recalibrate(arch)
             overall = self.track(arch)["overall"]
             cost = self.cost.cost(arch)
-            latency = measure_arch_ms(self.supernet, arch, self.device, self.cfg.latency_repeats)
+            latency = measure_arch_ms(self.supernet, arch, self.device, self.cfg.latency_repeats,
+                                      self.cfg.latency_runtime)
             return TrialResult(suc=float(overall["suc"]), prec=float(overall["prec"]),
                                norm_prec=float(overall["norm_prec"]), params=cost.params, macs=cost.macs,
                                latency_ms=latency, wall_s=time.perf_counter() - started)

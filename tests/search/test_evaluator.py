@@ -241,6 +241,8 @@ def test_searcher_pickle_reattaches_optuna_sqlite_study(tiny_raw, tmp_path) -> N
     (("format: lasot}\npairs", "format: lasott}\npairs"), "lasott",
      r"val\.format: unknown format 'lasott' \(known: .*lasot"),
     (("trials_in_parallel: 2", "trials_in_parallel: 0"), "trials_in_parallel", r"search\.trials_in_parallel: must be >= 1"),
+    (("latency_repeats: 2,", "latency_runtime: tensorrt, latency_repeats: 2,"), "tensorrt",
+     r"search\.eval\.latency_runtime: .*'tensorrt'.*onnx-int8"),
     (("trials_in_parallel: 2", "trials_in_parallel: 2\n  workers: 3"), "workers",
      r"search\.workers: unknown key 'workers' \(allowed: .*trials_in_parallel"),
 ])
