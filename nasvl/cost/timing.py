@@ -137,8 +137,10 @@ def _engine(net: Network, arch: Mapping[str, str], runtime: str, workdir: Path, 
     """The tracker's engine for `arch` under `runtime` (ONNX graphs are written into `workdir`)."""
     if runtime == "torch-plain":  # the supernet's own path, as the search tracks it: nothing to copy
         return TorchEngine(net, arch, plain=True)
-    # Folding or exporting copies the network: copy only the architecture's path.
-    subnet = (net.extract(arch) if isinstance(net, Supernet) else net).eval()
+    # Folding or exporting copies the network: copy only the architecture's path. Building the
+    # copy initialises weights it then overwrites; the fork keeps that off the caller's RNG stream.
+    with torch.random.fork_rng(devices=[]):
+        subnet = (net.extract(arch) if isinstance(net, Supernet) else net).eval()
     if runtime == "torch":
         return TorchEngine(subnet, arch)
     from nasvl.deploy.ort import OrtEngine, export_onnx
