@@ -8,6 +8,10 @@ each `tower_depth` × (3×3 conv, GroupNorm, ReLU).
 
 from __future__ import annotations
 
+import functools
+import math
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,11 +40,47 @@ def _tower(width: int, depth: int, groups: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+_CUBIC_A = -0.75  # torch's (and OpenCV's) bicubic convolution constant
+
+
+def _cubic(t: float) -> float:
+    """Keys' cubic convolution kernel at distance |t| (the weights torch's bicubic resize uses)."""
+    t, a = abs(t), _CUBIC_A
+    if t <= 1:
+        return ((a + 2) * t - (a + 3)) * t * t + 1
+    if t < 2:
+        return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
+    return 0.0
+
+
+@functools.lru_cache(maxsize=32)
+def _bicubic_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """The (n_out, n_in) matrix of torch's bicubic resize along one axis (align_corners=False):
+    source position (i + ½)·n_in/n_out − ½, four taps, border indices clamped. Plain numbers, not
+    torch ops, so an ONNX trace sees a constant, not the computation."""
+    m = np.zeros((n_out, n_in), dtype=np.float64)
+    scale = n_in / n_out
+    for i in range(n_out):
+        src = (i + 0.5) * scale - 0.5
+        base = math.floor(src)
+        for k in range(-1, 3):
+            m[i, min(max(base + k, 0), n_in - 1)] += _cubic(src - (base + k))
+    return m
+
+
 def resize(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Bicubic resize of a stage map to size×size (the official VLT head: search 32→31, template 16→15)."""
-    if size <= 0 or size == x.shape[-1]:
+    """Bicubic resize of a stage map to size×size (the official VLT head: search 32→31, template 16→15).
+
+    Computed as two matrix products with `_bicubic_matrix`, equal to `F.interpolate(..., "bicubic")`
+    to float rounding: onnxruntime's cubic Resize took 128 of the paper CAND's 230 ms per frame
+    (BENCHMARKS.md), its MatMul a fraction of a millisecond.
+    """
+    h, w = x.shape[-2:]
+    if size <= 0 or (size == h and size == w):
         return x
-    return F.interpolate(x, size=[size, size], mode="bicubic", align_corners=False)
+    rows = torch.from_numpy(_bicubic_matrix(h, size)).to(device=x.device, dtype=x.dtype)
+    cols = rows if w == h else torch.from_numpy(_bicubic_matrix(w, size)).to(device=x.device, dtype=x.dtype)
+    return torch.matmul(torch.matmul(rows, x), cols.T)
 
 
 def _necks(in_channels: list[int], hidden: int) -> nn.ModuleList:

@@ -47,12 +47,13 @@ def quantize_graph(src: Path, dst: Path, feeds: list[Feed], workdir: Path) -> di
     inputs = {i.name for i in ort.InferenceSession(str(pre), providers=["CPUExecutionProvider"]).get_inputs()}
     import onnx
 
-    # onnxruntime's integer Resize rejects the official head's bicubic 32→31 downscale; exp() of the
-    # ltrb map needs fp32 range. Both stay fp32 (a few kFLOP of the frame's GFLOPs).
+    # onnxruntime's integer Resize rejects a bicubic downscale (a plugin head's; nasvl's own heads
+    # resize by matrix products, trackers/scar_head.py); exp() of the ltrb map needs fp32 range.
+    # Both stay fp32 (a few kFLOP of the frame's GFLOPs).
     nodes = list(onnx.load(str(pre)).graph.node)
     keep = [n.name for n in nodes if n.op_type in KEEP_FP32]
     # onnxruntime's NHWC transformer (ENABLE_ALL) moves a Resize between int8 convs into NHWC, where a
-    # bicubic downscale (the official 32→31) is refused at run time: such graphs load at EXTENDED.
+    # bicubic downscale is refused at run time: such graphs load at EXTENDED.
     cubic = any(n.op_type == "Resize" and any(a.name == "mode" and a.s == b"cubic" for a in n.attribute)
                 for n in nodes)
     quantize_static(str(pre), str(dst), _Reader(feeds, inputs), quant_format=QuantFormat.QDQ, per_channel=True,

@@ -33,7 +33,9 @@ def test_heads_are_priced_by_the_cost_model() -> None:
     assert head["macs"] > 3e9  # the CAR towers on the 25×25 map dominate
     assert cost.parts["mixers"]["params"] == 306_256  # shared post blocks, counted once
     assert (cost.parts["search.backbone"]["params"], cost.parts["template.backbone"]["params"]) == (1_808_320, 1_716_464)
-    assert cost.per_frame_macs <= 5_630_000_000  # the official 5.63 G: template side cached
+    # The official 5.63 G (template side cached) counts convolutions only; nasvl also counts the
+    # bicubic 32→31 resizes, which it runs as two matrix products per map (about 68 M).
+    assert 5_630_000_000 <= cost.per_frame_macs <= 5_630_000_000 * 1.015
     tt = load_space(SPACES / "vlt_tt.yaml")
     assert CostModel(tt).cost(from_cand(tt, PAPER_CAND)).parts["head"]["macs"] > 0
 
