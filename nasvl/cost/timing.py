@@ -14,7 +14,6 @@ are `nasvl.deploy.runtimes.RUNTIMES`.
 
 from __future__ import annotations
 
-import copy
 import statistics
 import tempfile
 import time
@@ -26,13 +25,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasvl.deploy.fold import fold_batchnorm
-from nasvl.deploy.runtimes import Engine, TorchEngine, check_runtime
+from nasvl.deploy.runtimes import Engine, TorchEngine, check_device, check_runtime, inference_form
 from nasvl.errors import ConfigError
 from nasvl.supernet.mixer import LanguageInput
 from nasvl.supernet.network import Network, Supernet
-
-ONNX_RUNTIMES = ("onnx", "onnx-int8")
 
 
 def sync(device: torch.device) -> None:
@@ -82,8 +78,7 @@ class OpTimer:
                  threads: int | None = None) -> None:
         self.runtime = check_runtime(runtime)
         self.device = torch.device(device)
-        if runtime in ONNX_RUNTIMES and self.device.type != "cpu":
-            raise ConfigError(f"runtime {runtime!r} runs on the CPU (onnxruntime's CPU provider); got {device}")
+        check_device(runtime, device)
         self.repeats = repeats
         self.threads = threads or torch.get_num_threads()
 
@@ -91,8 +86,7 @@ class OpTimer:
     def __call__(self, module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> float:
         if self.runtime == "torch-plain":
             return time_ms(lambda: module(*inputs), self.device, self.repeats)
-        form = copy.deepcopy(module).eval()
-        fold_batchnorm(form)
+        form = inference_form(module)
         if self.runtime == "torch":
             with torch.inference_mode():
                 return time_ms(lambda: form(*inputs), self.device, self.repeats)
@@ -178,8 +172,7 @@ def measure_arch_ms(net: Network, arch: Mapping[str, str], device: torch.device 
         x = torch.randn(1, 3, size, size, device=device)
         lang = _probe_language(net, device)
         return time_ms(lambda: net.features(branch, x, arch, lang), device, repeats)
-    if runtime in ONNX_RUNTIMES and device.type != "cpu":
-        raise ConfigError(f"runtime {runtime!r} runs on the CPU (onnxruntime's CPU provider); got {device}")
+    check_device(runtime, device)
     size = space.input_size("search")
     x = (torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(3)) * 255).to(device)
     with tempfile.TemporaryDirectory(prefix="nasvl-latency-") as tmp:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -26,6 +26,7 @@ from nasvl.errors import ConfigError, known
 from nasvl.supernet.mixer import LanguageInput
 from nasvl.supernet.network import Network, TemplateCache
 
+M = TypeVar("M", bound=torch.nn.Module)
 RUNTIMES = ("torch", "torch-plain", "onnx", "onnx-int8")
 # Channels-last is supported (TorchEngine(channels_last=True)) but not yet measured on a quiet machine;
 # NCHW stays the default until `nasvl bench tracker --runtimes` shows channels-last winning.
@@ -36,6 +37,12 @@ def check_runtime(runtime: str) -> str:
     if runtime not in RUNTIMES:
         raise ConfigError(f"unknown runtime {runtime!r} {known(RUNTIMES)}")
     return runtime
+
+
+def check_device(runtime: str, device: str | torch.device) -> None:
+    """The ONNX runtimes run on onnxruntime's CPU provider only."""
+    if runtime.startswith("onnx") and torch.device(device).type != "cpu":
+        raise ConfigError(f"runtime {runtime!r} runs on the CPU (onnxruntime's CPU provider); got device {device}")
 
 
 class Engine(ABC):
@@ -52,8 +59,9 @@ class Engine(ABC):
         """Head outputs for one search crop."""
 
 
-def inference_form(net: Network, channels_last: bool = CHANNELS_LAST) -> Network:
-    """A folded, frozen copy of `net` for inference (the original is left as it is)."""
+def inference_form(net: M, channels_last: bool = CHANNELS_LAST) -> M:
+    """A folded, frozen copy of `net` (a network, or one piece of it) for inference; the original
+    is left as it is."""
     form = copy.deepcopy(net).eval()
     fold_batchnorm(form)
     for p in form.parameters():
@@ -98,8 +106,7 @@ def make_engine(runtime: str, net: Network, arch: Mapping[str, str], *, plain: b
     if model_dir is None:
         raise ConfigError(f"runtime {runtime!r} needs the export directory holding the ONNX graphs "
                           "(model_dir; `nasvl export-onnx EXPORT_DIR` writes them)")
-    if torch.device(device).type != "cpu":
-        raise ConfigError(f"runtime {runtime!r} runs on the CPU (onnxruntime's CPU provider); got device {device}")
+    check_device(runtime, device)
     if language_fallback == "template":
         raise ConfigError("language_fallback 'template' is not exported to ONNX (the template embedding's "
                           "ROI weights depend on the box); use the torch runtime or the 'zeros' fallback")
