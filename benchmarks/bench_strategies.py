@@ -127,31 +127,53 @@ def evaluations_to_target(s: Strategy, objective: Objective, target: float, budg
     return None
 
 
-def efficiency(space: SearchSpace, factory: Callable[[SearchSpace, int], Objective], names: list[str],
+Variant = tuple[str, dict[str, Any]]  # (registered strategy name, options)
+
+
+def default_variants(names: list[str], budget: int) -> dict[str, Variant]:
+    return {name: (name, _options(name, budget, None)) for name in names}
+
+
+def median_ci(values: list[int], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile-bootstrap interval of the median over seeds (seeds are the resampled unit)."""
+    rng = random.Random(seed)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+
+
+def efficiency(space: SearchSpace, factory: Callable[[SearchSpace, int], Objective], variants: dict[str, Variant],
                seeds: int, budget: int, in_flight: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"targets": [], "runs": {n: [] for n in names}}
+    """Per labelled variant: evaluations to the best-of-1000-random score, per seed (unreached counts budget+1)."""
+    out: dict[str, Any] = {"targets": [], "variants": {k: {"strategy": n, "options": o} for k, (n, o) in
+                                                       variants.items()}, "runs": {k: [] for k in variants}}
     for seed in range(seeds):
         objective = factory(space, seed)
         rng = random.Random(10_000 + seed)
         target = max(objective(space.sample(rng)).suc for _ in range(1000))
         out["targets"].append(target)
-        for name in names:
+        for label, (name, options) in variants.items():
             t0 = time.perf_counter()
-            s = build_strategy(name, space, seed, **_options(name, budget, None))
+            s = build_strategy(name, space, seed, **options)
             n = evaluations_to_target(s, objective, target, budget, in_flight, seed)
-            out["runs"][name].append({"seed": seed, "evaluations": n, "wall_s": time.perf_counter() - t0})
-            print(f"  seed {seed} {name:15s} target {target:.4f}: {n if n is not None else f'>{budget}'} evals "
-                  f"({time.perf_counter() - t0:.1f}s)", flush=True)
-    for name, runs in out["runs"].items():
+            out["runs"][label].append({"seed": seed, "evaluations": n, "wall_s": time.perf_counter() - t0})
+    for label, runs in out["runs"].items():
         values = [r["evaluations"] for r in runs]
+        counted = [v if v is not None else budget + 1 for v in values]
         reached = [v for v in values if v is not None]
-        out.setdefault("summary", {})[name] = {
+        low, high = median_ci(counted)
+        out.setdefault("summary", {})[label] = {
             "reached": f"{len(reached)}/{len(values)}",
-            "median": statistics.median(v if v is not None else budget + 1 for v in values),
+            "median": statistics.median(counted), "median_ci95": [low, high],
             "mean_of_reached": statistics.fmean(reached) if reached else None,
             "values": values,
         }
     return out
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    for label, s in summary.items():
+        low, high = s["median_ci95"]
+        print(f"  {label:28s} reached {s['reached']:>7s}  median {s['median']:6.1f} [{low:g}, {high:g}]", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,10 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(b) evaluations to reach the best-of-1000-random score on {space.name} "
               f"({len(space.free_blocks)} free blocks), {args.seeds} seeds, budget {args.budget}, "
               f"{args.in_flight} in flight")
-        report["efficiency"] = efficiency(space, load_objective(args.objective), names, args.seeds,
-                                          args.budget, args.in_flight)
-        for name, s in report["efficiency"]["summary"].items():
-            print(f"  {name:15s} reached {s['reached']}  median {s['median']}  values {s['values']}")
+        report["efficiency"] = efficiency(space, load_objective(args.objective),
+                                          default_variants(names, args.budget), args.seeds, args.budget,
+                                          args.in_flight)
+        print_summary(report["efficiency"]["summary"])
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=1))
     print(f"wrote {args.json}")

@@ -1,0 +1,58 @@
+"""The sample-efficiency benchmark's statistics: the landscape-structure figure and the median's CI.
+
+The benchmark's verdicts ("no strategy beats random on this pool") rest on these two numbers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("bench_search", ROOT / "benchmarks" / "bench_search.py")
+bench_search = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_search)
+bench_strategies = bench_search.bench_strategies
+
+@pytest.fixture(scope="module")
+def space_text() -> str:
+    """The benchmark's own 256-architecture sub-space of the tiny space (4 free blocks of 4 ops)."""
+    from nasvl.space import load_space
+
+    return bench_search.space_yaml(bench_search.pool_space(load_space(ROOT / "search_spaces" / "tiny.yaml")))
+
+
+def _pool(space_text: str, score) -> dict:
+    from nasvl.space import parse_space_text
+
+    space = parse_space_text(space_text, "pool.yaml")
+    return {"space": space_text, "scores": {a.key: score(space.resolve(a)) for a in space.enumerate()}}
+
+
+def test_additive_landscape_has_r2_one_and_shuffled_one_little(space_text: str) -> None:
+    effects = random.Random(1)
+    weight: dict[tuple[str, str], float] = {}
+
+    def additive(ops: dict[str, str]) -> float:
+        return sum(weight.setdefault((p, o), effects.random()) for p, o in sorted(ops.items()))
+
+    pool = _pool(space_text, additive)
+    assert bench_search.additive_r2(pool) == pytest.approx(1.0, abs=1e-9)
+    values = list(pool["scores"].values())
+    random.Random(2).shuffle(values)
+    shuffled = {**pool, "scores": dict(zip(pool["scores"], values, strict=True))}
+    assert bench_search.additive_r2(shuffled) < 0.5
+
+
+def test_median_ci_brackets_the_median_and_narrows_with_seeds() -> None:
+    rng = random.Random(0)
+    few = [rng.randint(1, 256) for _ in range(5)]
+    many = [rng.randint(1, 256) for _ in range(200)]
+    for values in (few, many):
+        low, high = bench_strategies.median_ci(values)
+        assert low <= sorted(values)[len(values) // 2] <= high
+    assert (lambda c: c[1] - c[0])(bench_strategies.median_ci(many)) < \
+        (lambda c: c[1] - c[0])(bench_strategies.median_ci(few))
