@@ -201,6 +201,8 @@ def _ray_train(config: dict[str, Any], workers: int, address: str | None, resume
     from ray.train import Checkpoint, CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
+    from nasvl.cluster.train_callbacks import StopOnNasvlError
+
     init_ray(address)
     # Ray Train takes one CPU (and one GPU with use_gpu) per worker.
     require_resources(f"{workers} Ray Train workers", cpus=workers, gpus=workers if use_gpu else 0)
@@ -221,8 +223,9 @@ def _ray_train(config: dict[str, Any], workers: int, address: str | None, resume
         run_config=RunConfig(name=name, storage_path=str(storage),
                              checkpoint_config=CheckpointConfig(num_to_keep=config["spec"].train.keep_checkpoints or None),
                              # 0 keeps all (Ray says None). A lost worker or node restarts the group
-                             # from the newest checkpoint.
-                             failure_config=FailureConfig(max_failures=TRAIN_RESTARTS)),
+                             # from the newest checkpoint; a nasvl error (the user's input) does not.
+                             failure_config=FailureConfig(max_failures=TRAIN_RESTARTS),
+                             callbacks=[StopOnNasvlError()]),
         resume_from_checkpoint=resume_from,
     )
     try:

@@ -151,3 +151,23 @@ def test_two_ray_train_workers(synth_root, embed_cache_dir, tmp_path) -> None:
     assert ckpt["step"] == 4
     net, _ = supernet_from_checkpoint(summary["checkpoint"])
     assert net.space.name == "tiny"
+
+
+@pytest.mark.ray
+def test_a_diverging_ray_train_run_stops_at_once_with_the_located_error(synth_root, embed_cache_dir,
+                                                                         tmp_path) -> None:
+    """A nasvl error in a Train worker is the same on every restart: Ray Train must not restart the group."""
+    import json
+
+    import ray
+
+    text = train_config_text(synth_root, embed_cache_dir, steps=40).replace(
+        "  schedule: {warmup_steps: 2}", "  schedule: {name: step, step_size: 3, gamma: 1.0e+15}\n  optimizer: {grad_clip: null}")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        with pytest.raises(TrainingDiverged, match=r"^loss is (nan|inf) at step \d+; last good checkpoint"):
+            run_training(_spec(text), tmp_path / "run", phase="supernet", workers=2)
+    finally:
+        ray.shutdown()
+    starts = [json.loads(line) for line in (tmp_path / "run" / "workers.jsonl").read_text().splitlines()]
+    assert sorted(s["rank"] for s in starts) == [0, 1]  # one start per rank: no restart
