@@ -18,6 +18,12 @@ def _spec(text: str, require_space: bool = True):
     return parse_train_spec(load_yaml_text(text, "train.yaml").root, require_space=require_space)
 
 
+def _diverging_config(synth_root, embed_cache_dir) -> str:
+    """A learning rate that grows 1e15-fold every 3 steps: the loss becomes NaN/inf within 40 steps."""
+    return train_config_text(synth_root, embed_cache_dir, steps=40).replace(
+        "  schedule: {warmup_steps: 2}", "  schedule: {name: step, step_size: 3, gamma: 1.0e+15}\n  optimizer: {grad_clip: null}")
+
+
 def _state(path):
     return load_checkpoint(path)["model"]
 
@@ -50,8 +56,7 @@ def test_resume_is_exact(synth_root, embed_cache_dir, tmp_path) -> None:
 
 
 def test_nan_loss_stops_with_step_and_last_checkpoint(synth_root, embed_cache_dir, tmp_path) -> None:
-    text = train_config_text(synth_root, embed_cache_dir, steps=40).replace(
-        "  schedule: {warmup_steps: 2}", "  schedule: {name: step, step_size: 3, gamma: 1.0e+15}\n  optimizer: {grad_clip: null}")
+    text = _diverging_config(synth_root, embed_cache_dir)
     spec = _spec(text)
     with pytest.raises(TrainingDiverged, match=r"loss is (nan|inf) at step \d+; last good checkpoint: .*step_"):
         run_training(spec, tmp_path / "run", phase="supernet")
@@ -161,8 +166,7 @@ def test_a_diverging_ray_train_run_stops_at_once_with_the_located_error(synth_ro
 
     import ray
 
-    text = train_config_text(synth_root, embed_cache_dir, steps=40).replace(
-        "  schedule: {warmup_steps: 2}", "  schedule: {name: step, step_size: 3, gamma: 1.0e+15}\n  optimizer: {grad_clip: null}")
+    text = _diverging_config(synth_root, embed_cache_dir)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         with pytest.raises(TrainingDiverged, match=r"^loss is (nan|inf) at step \d+; last good checkpoint"):
