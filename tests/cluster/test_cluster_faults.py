@@ -12,7 +12,8 @@ import torch
 
 from nasvl.search.records import load_records
 from nasvl.train.checkpoint import list_checkpoints
-from tests.cluster.conftest import HANG_S, NASVL, mini_job, told, write_job
+from tests.bounds import HANG_S
+from tests.cluster.conftest import NASVL, mini_job, told, write_job
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

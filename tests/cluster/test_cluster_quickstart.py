@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from nasvl.search.records import load_records
-from tests.cluster.conftest import HANG_S, NASVL, RAY_BIN, mini_job, write_job
+from tests.bounds import HANG_S
+from tests.cluster.conftest import NASVL, RAY_BIN, mini_job, write_job
 from tests.cluster.hosts import job_server_available
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]

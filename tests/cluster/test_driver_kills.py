@@ -15,7 +15,8 @@ import pytest
 
 from nasvl.search.records import load_records
 from nasvl.train.checkpoint import list_checkpoints
-from tests.cluster.conftest import BASE_ENV, HANG_S, mini_job, told, write_job
+from tests.bounds import HANG_S
+from tests.cluster.conftest import BASE_ENV, mini_job, told, write_job
 from tests.cluster.hosts import descendants
 from tests.conftest import ROOT
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -111,11 +110,9 @@ def test_cli_synth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.slow
-def test_default_size_under_a_minute(tmp_path: Path) -> None:
-    start = time.perf_counter()
+def test_default_size_has_every_split_and_a_visible_first_frame(tmp_path: Path) -> None:
+    # Its speed is a benchmark (BENCHMARKS.md, "Data"), not asserted here: a loaded machine is slower.
     out = generate(tmp_path / "full", seed=0)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 60, elapsed
     counts = {s: len(load_dataset(out / s, "lasot")) for s in ("train", "val", "test")}
     assert counts == {"train": 80, "val": 20, "test": 20}
     for s in ("train", "val", "test"):

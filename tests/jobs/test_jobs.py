@@ -14,6 +14,7 @@ from nasvl.cli import main
 from nasvl.config import load_yaml_text
 from nasvl.errors import ConfigError, NasvlError
 from nasvl.jobs import parse_job, run_job
+from tests.bounds import HANG_S
 from tests.conftest import ROOT
 
 JOBS = ROOT / "jobs"
@@ -99,7 +100,7 @@ def test_job_runs_end_to_end_and_resumes_after_a_kill(tmp_path) -> None:
     run_dir = tmp_path / "runs" / "mini"
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    deadline = time.monotonic() + 900  # a bound for a hang, not a timing: the kill waits for the event
+    deadline = time.monotonic() + HANG_S  # a bound for a hang, not a timing: the kill waits for the event
     while not (run_dir / "supernet" / "checkpoints").exists():
         assert time.monotonic() < deadline and proc.poll() is None, "the supernet step never wrote a checkpoint"
         time.sleep(0.5)
@@ -108,7 +109,7 @@ def test_job_runs_end_to_end_and_resumes_after_a_kill(tmp_path) -> None:
     data_done = json.loads((run_dir / "data" / "DONE.json").read_text())
     assert not (run_dir / "supernet" / "DONE.json").exists()
     mtime = (run_dir / "data" / "DONE.json").stat().st_mtime
-    out = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=900)
+    out = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=HANG_S)
     assert out.returncode == 0, out.stderr[-3000:]
     assert (run_dir / "data" / "DONE.json").stat().st_mtime == mtime  # not redone
     assert json.loads((run_dir / "data" / "DONE.json").read_text()) == data_done
@@ -116,7 +117,7 @@ def test_job_runs_end_to_end_and_resumes_after_a_kill(tmp_path) -> None:
     for step in ("supernet", "search", "export", "retrain", "evaluate"):
         assert (run_dir / step / "DONE.json").is_file(), step
     assert "first-box" in out.stdout and "searched architecture" in out.stdout
-    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=HANG_S)
     assert again.returncode == 0 and "all steps were already complete" in again.stdout
 
 

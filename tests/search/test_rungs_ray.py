@@ -7,6 +7,7 @@ import json
 import pytest
 
 from nasvl.search.records import load_records
+from tests.bounds import HANG_S
 from tests.search.ray_utils import kill_driver, nasvl, wait_for
 
 pytestmark = pytest.mark.ray
@@ -31,11 +32,11 @@ def test_killed_multi_fidelity_search_resumes_with_nothing_lost(search_setup, tm
     with log.open("ab") as out:
         for attempt, target in enumerate((2, 5)):
             proc = nasvl(*base, *(["--resume"] if attempt else []), stdout=out, stderr=out)
-            reached = wait_for(lambda t=target, p=proc: _evaluations(run_dir) >= t or p.poll() is not None, 600)
+            reached = wait_for(lambda t=target, p=proc: _evaluations(run_dir) >= t or p.poll() is not None, HANG_S)
             assert reached and proc.poll() is None, log.read_text()[-3000:]
             kill_driver(proc)
         final = nasvl(*base, "--resume", stdout=out, stderr=out)
-        assert final.wait(timeout=600) == 0, log.read_text()[-3000:]
+        assert final.wait(timeout=HANG_S) == 0, log.read_text()[-3000:]
     records = load_records(run_dir)
     # Every proposed candidate ended completed (full rung) or stopped at rung 0: none lost or pending.
     assert sorted(r.nasvl_trial for r in records.records) == [f"{i:06d}" for i in range(BUDGET)]

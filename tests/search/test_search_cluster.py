@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from nasvl.search.records import load_records
+from tests.bounds import HANG_S
 from tests.search.ray_utils import free_port, kill_pids, processes_mentioning, trial_workers
 
 pytestmark = pytest.mark.ray
@@ -33,7 +34,7 @@ def _env() -> dict[str, str]:
 def _ray_start(*args: str, temp_dir: str) -> None:
     done = subprocess.run([RAY, "start", *args, "--num-cpus=1", "--node-ip-address=127.0.0.1",
                            "--disable-usage-stats", f"--temp-dir={temp_dir}"],
-                          env=_env(), timeout=180, capture_output=True, text=True)
+                          env=_env(), timeout=HANG_S, capture_output=True, text=True)
     assert done.returncode == 0, f"ray start {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
 
 
@@ -74,7 +75,7 @@ def test_search_on_two_loopback_nodes(search_setup, tmp_path) -> None:
         run_dir = tmp_path / "run"
         done = subprocess.run([sys.executable, "-m", "nasvl.cli", "search", str(config), "--supernet",
                                str(search_setup.ckpt), "--out", str(run_dir), "--address", f"127.0.0.1:{port}"],
-                              env=_env(), capture_output=True, text=True, timeout=900)
+                              env=_env(), capture_output=True, text=True, timeout=HANG_S)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
         records = load_records(run_dir)
         assert len(records.completed) == 6 and not records.failed and records.reruns() == 0

@@ -9,6 +9,7 @@ import pytest
 
 from nasvl.search.records import load_records
 from nasvl.search.run import run_search
+from tests.bounds import HANG_S
 from tests.search.ray_utils import audit_lines, kill_driver, nasvl, told_trials, trial_workers, wait_for
 
 pytestmark = pytest.mark.ray
@@ -31,13 +32,13 @@ def test_killed_driver_resumes_without_losing_evaluations(search_setup, tmp_path
             # the search can never outrun the kills however loaded the machine is.
             target = 2 * (attempt + 1)
             proc = nasvl(*base, *(["--resume"] if attempt else []), stdout=out, stderr=out)
-            reached = wait_for(lambda t=target, p=proc: told_trials(run_dir) >= t or p.poll() is not None, 600)
+            reached = wait_for(lambda t=target, p=proc: told_trials(run_dir) >= t or p.poll() is not None, HANG_S)
             assert reached and proc.poll() is None, log.read_text()[-3000:]
             kill_driver(proc)
             kills += 1
             print(f"kill {kills}: after {told_trials(run_dir)} told trials, {audit_lines(run_dir)} evaluations")
         final = nasvl(*base, "--resume", stdout=out, stderr=out)
-        assert final.wait(timeout=600) == 0, log.read_text()[-3000:]
+        assert final.wait(timeout=HANG_S) == 0, log.read_text()[-3000:]
     assert "resuming" in log.read_text(), "a resumed search must say what it resumed from"
     records = load_records(run_dir)
     # Every architecture the strategy proposed is in the records exactly once, completed.
@@ -78,10 +79,10 @@ def test_killed_worker_trial_is_retried(search_setup, tmp_path) -> None:
     def killer() -> None:
         # Wait until the first evaluation finished (workers are warm), then kill a trial actor
         # that is busy with the next candidate.
-        if not wait_for(lambda: audit_lines(run_dir) >= 1, 300):
+        if not wait_for(lambda: audit_lines(run_dir) >= 1, HANG_S):
             return
         workers = []
-        wait_for(lambda: bool(workers.extend(trial_workers(os.getpid())) or workers), 60)
+        wait_for(lambda: bool(workers.extend(trial_workers(os.getpid())) or workers), HANG_S)
         if workers:
             os.kill(workers[0].pid, signal.SIGKILL)
             killed.append(workers[0].pid)

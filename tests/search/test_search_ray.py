@@ -11,6 +11,7 @@ from nasvl.search.export import export_records
 from nasvl.search.records import load_records
 from nasvl.search.run import run_search
 from nasvl.space import to_cand
+from tests.bounds import HANG_S
 from tests.search.ray_utils import nasvl
 
 pytestmark = pytest.mark.ray
@@ -90,12 +91,12 @@ def test_cli_search_report_and_export(search_setup, tmp_path, capsys) -> None:
     run_dir = tmp_path / "run"
     proc = nasvl("search", str(config), "--supernet", str(search_setup.ckpt), "--workers", "2",
                  "--out", str(run_dir))
-    assert proc.wait(timeout=300) == 0
+    assert proc.wait(timeout=HANG_S) == 0
     check_run(run_dir, 3)
     assert json.loads((run_dir / "summary.json").read_text())["completed"] == 3
     # Re-running into the same folder without --resume refuses instead of overwriting.
     assert nasvl("search", str(config), "--supernet", str(search_setup.ckpt), "--out",
-                 str(run_dir)).wait(timeout=300) == 2
+                 str(run_dir)).wait(timeout=HANG_S) == 2
     assert main(["search", "report", str(run_dir)]) == 0
     out = capsys.readouterr().out
     assert "leaderboard" in out and "3 trials: 3 completed, 0 failed" in out
