@@ -57,8 +57,6 @@ evaluate:
 """
 
 
-
-
 def told(run_dir: Path) -> int:
     """Trials the search has recorded a result for (its own state file, read as the search writes it)."""
     try:

@@ -75,14 +75,15 @@ def test_killed_worker_trial_is_retried(search_setup, tmp_path) -> None:
                              max_frames=20)
     run_dir = tmp_path / "run"
     killed: list[int] = []
+    search_over = threading.Event()  # ends the killer's waits, so it never polls on into later tests
 
     def killer() -> None:
         # Wait until the first evaluation finished (workers are warm), then kill a trial actor
         # that is busy with the next candidate.
-        if not wait_for(lambda: audit_lines(run_dir) >= 1, HANG_S):
+        if not wait_for(lambda: audit_lines(run_dir) >= 1 or search_over.is_set(), HANG_S) or search_over.is_set():
             return
         workers = []
-        wait_for(lambda: bool(workers.extend(trial_workers(os.getpid())) or workers), HANG_S)
+        wait_for(lambda: search_over.is_set() or bool(workers.extend(trial_workers(os.getpid())) or workers), HANG_S)
         if workers:
             os.kill(workers[0].pid, signal.SIGKILL)
             killed.append(workers[0].pid)
@@ -92,6 +93,7 @@ def test_killed_worker_trial_is_retried(search_setup, tmp_path) -> None:
     try:
         summary = run_search(spec, search_setup.ckpt, run_dir, live=False)
     finally:
+        search_over.set()
         thread.join(timeout=5)
         ray.shutdown()
     assert killed, "no Tune trial worker process was found to kill"
