@@ -59,9 +59,10 @@ def _runtimes(args: argparse.Namespace, console: object) -> dict:
 
     from nasvl.bench.runtimes import bench_runtimes
 
-    rep = bench_runtimes(args.spaces, frames=args.frames, warmup=args.warmup, model=args.model,
+    rep = bench_runtimes(args.spaces, frames=args.frames, warmup=args.warmup, block=args.block, model=args.model,
                          suc_data=args.suc_data, suc_videos=args.suc_videos, progress=console.print)  # type: ignore[attr-defined]
-    table = Table(title=f"{rep['model']} per runtime ({rep['threads']} threads, interleaved); floor "
+    table = Table(title=f"{rep['model']} per runtime ({rep['threads']} threads, turns of "
+                        f"{rep['block']} frames); floor "
                         f"{rep['floor_ms']:.1f} ms = {rep['per_frame_gflop']:.2f} GFLOP / {rep['matmul_gflops']:.1f} GFLOP/s")
     for col in ("runtime", "min ms", "median ms", "p90 ms", "fps", "× floor"):
         table.add_column(col, justify="left" if col == "runtime" else "right")
@@ -131,6 +132,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--spaces", type=Path, default=_default_spaces(), help="folder with the space YAMLs")
     t.add_argument("--runtimes", action="store_true", help="also time the paper CAND (or --model) under every "
                    "runtime: plain, inference form, ONNX fp32, ONNX int8 (writes the graphs, calibrates int8)")
+    t.add_argument("--block", type=int, default=8, help="with --runtimes: frames per runtime's turn; the first "
+                   "of each turn is not timed (default 8)")
     t.add_argument("--model", type=Path, default=None, help="with --runtimes: an export to time instead of the "
                    "random-weight paper CAND (its onnx/ folder is (re)written)")
     t.add_argument("--suc-data", type=Path, default=None, help="with --runtimes: embedded benchmark root; the int8 "

@@ -19,6 +19,11 @@ from nasvl.config.limits import CALIBRATION_FEEDS
 
 Feed = dict[str, np.ndarray]
 KEEP_FP32 = ("Resize", "Exp")
+# int8 graphs load at EXTENDED, without onnxruntime's NHWC transformer (ENABLE_ALL): in NHWC the
+# ShuffleNet channel split (every other channel, `ops/shufflenet.py`) is a byte-strided Slice that
+# took 14 of 43 ms of the paper CAND's int8 frame, more than the NHWC convolutions save (33 ms
+# without it; BENCHMARKS.md, issue 17). It also refuses a bicubic downscale between int8 convs.
+INT8_OPTIMIZATION = "extended"
 
 
 class _Reader:
@@ -34,9 +39,27 @@ class _Reader:
         pass
 
 
-def quantize_graph(src: Path, dst: Path, feeds: list[Feed], workdir: Path) -> dict[str, Any]:
+def _prediction_convs(graph: Any) -> list[str]:
+    """The last convolution before each graph output (the head's cls / centerness / box layers).
+
+    They stay fp32: a few output channels each, so almost no time, and their rounding lands
+    directly on the scores and boxes the tracker decodes."""
+    producer = {out: node for node in graph.node for out in node.output}
+    names: list[str] = []
+    for output in graph.output:
+        node = producer.get(output.name)
+        while node is not None and node.op_type != "Conv" and node.input:
+            node = producer.get(node.input[0])
+        if node is not None and node.op_type == "Conv":
+            names.append(node.name)
+    return names
+
+
+def quantize_graph(src: Path, dst: Path, feeds: list[Feed], workdir: Path, *,
+                   prediction_fp32: bool = False) -> dict[str, Any]:
     """Write the int8 version of the graph `src` (a search graph, or one op's for the latency table) to
-    `dst`, calibrated on `feeds`; the manifest's `int8` entry."""
+    `dst`, calibrated on `feeds`; the manifest's `int8` entry. `prediction_fp32` (a tracker's search
+    graph) keeps `_prediction_convs` in fp32."""
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -50,15 +73,13 @@ def quantize_graph(src: Path, dst: Path, feeds: list[Feed], workdir: Path) -> di
     # onnxruntime's integer Resize rejects a bicubic downscale (a plugin head's; nasvl's own heads
     # resize by matrix products, trackers/scar_head.py); exp() of the ltrb map needs fp32 range.
     # Both stay fp32 (a few kFLOP of the frame's GFLOPs).
-    nodes = list(onnx.load(str(pre)).graph.node)
-    keep = [n.name for n in nodes if n.op_type in KEEP_FP32]
-    # onnxruntime's NHWC transformer (ENABLE_ALL) moves a Resize between int8 convs into NHWC, where a
-    # bicubic downscale is refused at run time: such graphs load at EXTENDED.
-    cubic = any(n.op_type == "Resize" and any(a.name == "mode" and a.s == b"cubic" for a in n.attribute)
-                for n in nodes)
+    graph = onnx.load(str(pre)).graph
+    keep = [n.name for n in graph.node if n.op_type in KEEP_FP32]
+    if prediction_fp32:
+        keep += _prediction_convs(graph)
     quantize_static(str(pre), str(dst), _Reader(feeds, inputs), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=keep,
                     extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
-    return {"file": dst.name, "calibration_feeds": len(feeds), "optimization": "extended" if cubic else "all", "method": "static QDQ, MinMax, per-channel int8 "
-            "weights, uint8 activations"}
+    return {"file": dst.name, "calibration_feeds": len(feeds), "optimization": INT8_OPTIMIZATION,
+            "method": "static QDQ, MinMax, per-channel int8 weights, uint8 activations"}

@@ -74,7 +74,8 @@ def export_onnx(export_dir: str | Path, *, int8: bool = False, calibration: Any 
 
         if not calibration:
             raise ConfigError("int8 needs calibration feeds (nasvl.tracking.calibration.calibration_feeds)")
-        manifest["int8"] = quantize_graph(out / "search.onnx", out / INT8_FILE, calibration, tmp)
+        manifest["int8"] = quantize_graph(out / "search.onnx", out / INT8_FILE, calibration, tmp,
+                                          prediction_fp32=True)
     shutil.rmtree(tmp, ignore_errors=True)
     atomic_write_json(out / "manifest.json", manifest, sort_keys=False)
     return out
@@ -142,6 +143,12 @@ def open_session(folder: Path, name: str, threads: int, optimization: str = "all
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # onnxruntime's pool busy-waits after each parallel section by default; a tracker runs crop and
+    # decoding (OpenCV, torch, their own thread pools) between frames, and on few cores the spinning
+    # threads take the CPU from them and from the next frame: measured on the paper CAND, 2 cores,
+    # 68 vs 77-96 ms per frame with spinning (BENCHMARKS.md, issue 17).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     options.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED if optimization == "extended"
                                         else ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
     options.log_severity_level = 3

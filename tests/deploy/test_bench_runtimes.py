@@ -33,7 +33,8 @@ def test_bench_latency_reports_raw_and_calibrated_error_per_runtime(tmp_path: Pa
 
 def test_runtime_bench_times_every_runtime_and_channels_last(tmp_path: Path) -> None:
     export = make_export("tiny.yaml", "sample", tmp_path / "export")
-    report = bench_runtimes(SPACES, frames=2, warmup=1, model=export)
+    report = bench_runtimes(SPACES, frames=3, warmup=1, block=3, model=export)
+    assert report["block"] == 3 and report["frames_timed"] == 4  # two turns of 3, the first of each untimed
     rows = {r["runtime"]: r for r in report["results"]}
     assert set(rows) == {*RUNTIMES, CHANNELS_LAST_ROW}
     assert all(r["median_ms"] > 0 and r["x_floor"] > 0 for r in rows.values())
