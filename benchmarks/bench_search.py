@@ -1,7 +1,7 @@
 """Search benchmarks on the tiny supernet: (i) evaluations per minute, (ii) sample efficiency.
 
-Assets (built once under ``--out``, reused when present): an 18-video synthetic
-benchmark (12 train / 3 val / 3 test, 20-30 frames), a tiny-space supernet
+Assets (built once under ``--out``, reused when present): an 18-video (``--videos``)
+synthetic benchmark (12 train / 3 val / 3 test, 20-30 frames), a tiny-space supernet
 trained for ``--train-steps`` SPOS steps, and a search config.
 
 (i)  Throughput: the same random search (``--budget`` candidates, same seed)
@@ -70,7 +70,7 @@ DEFAULT_OUT = ROOT / "runs" / "bench" / "search"
 
 
 # ---- assets --------------------------------------------------------------------------------------
-def build_assets(out: Path, train_steps: int, max_frames: int) -> tuple[Path, Path]:
+def build_assets(out: Path, train_steps: int, max_frames: int, videos: int = 18) -> tuple[Path, Path]:
     """Synthetic data, a trained tiny supernet and a search config (each built once)."""
     from nasvl.config import load_yaml_text
     from nasvl.data.synth import SynthConfig, generate
@@ -80,7 +80,7 @@ def build_assets(out: Path, train_steps: int, max_frames: int) -> tuple[Path, Pa
     out.mkdir(parents=True, exist_ok=True)
     synth = out / "synth"
     if not (synth / "val").is_dir():
-        generate(synth, videos=18, seed=0, config=SynthConfig(min_frames=20, max_frames=30), workers=1)
+        generate(synth, videos=videos, seed=0, config=SynthConfig(min_frames=20, max_frames=30), workers=1)
     emb = out / "embeddings"
     train_dir = out / f"supernet_{train_steps}"
     ckpts = list_checkpoints(train_dir / "checkpoints") if (train_dir / "checkpoints").is_dir() else []
@@ -281,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--train-steps", type=int, default=60)
     ap.add_argument("--max-frames", type=int, default=20)
+    ap.add_argument("--videos", type=int, default=18, help="synthetic videos, split 4:1:1 (18: 3 val videos "
+                    "score each architecture; more make a less noisy evaluator); assets are built once per --out")
     ap.add_argument("--budget", type=int, default=10, help="(i) evaluations per throughput run")
     ap.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     ap.add_argument("--seeds", type=int, default=50)
@@ -299,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python benchmarks/bench_search.py", *(sys.argv[1:] if argv is None else argv)]),
     }
     print(f"load average at start: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores")
-    ckpt, config = build_assets(out, args.train_steps, args.max_frames)
+    ckpt, config = build_assets(out, args.train_steps, args.max_frames, args.videos)
     if not args.skip_throughput:
         print(f"(i) evaluations per minute, random search, {args.budget} candidates, workers {args.workers}")
         rows = throughput(ckpt, config, out, args.budget, args.workers)
