@@ -1,4 +1,4 @@
-"""The int8 search graph: what is quantised, how onnxruntime loads it, and that it computes the fp32 graph's function."""
+"""The int8 search graph (what is quantised, how onnxruntime loads it, that it computes the fp32 function) and session settings."""
 
 from __future__ import annotations
 
@@ -53,3 +53,11 @@ def test_int8_outputs_follow_fp32_on_crops_it_was_not_calibrated_on(int8_export)
             a, b = want[name].ravel(), got[name].ravel()
             assert np.corrcoef(a, b)[0, 1] > 0.9, name
             assert np.abs(a - b).mean() < 0.1 * (np.ptp(a) + 1e-6), name
+
+
+def test_sessions_do_not_spin_between_frames(int8_export) -> None:  # noqa: ANN001
+    # A spinning onnxruntime pool takes the CPU from the tracker's crop and decoding between frames.
+    export, _ = int8_export
+    options = open_session(export / "onnx", "search.onnx", 2).get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.get_session_config_entry("session.inter_op.allow_spinning") == "0"
