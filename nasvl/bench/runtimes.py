@@ -1,4 +1,4 @@
-"""One architecture under every runtime, timed interleaved (`nasvl bench tracker` prints it).
+"""One architecture under every runtime, timed in turns (`nasvl bench tracker --runtimes` prints it).
 
 The paper-CAND VLT-SCAR export (random weights and BN statistics unless `model` is a real
 export) is built once; its ONNX graphs and the int8 graph are written next to it. Every runtime
@@ -97,6 +97,8 @@ def bench_runtimes(spaces_dir: str | Path, *, frames: int = 40, warmup: int = 5,
     from nasvl.export import load_subnet
     from nasvl.tracking.calibration import calibration_feeds
 
+    if block < 2:
+        raise ConfigError(f"--block must be at least 2 frames (the first of each turn is not timed), got {block}")
     say = progress or (lambda _m: None)
     with tempfile.TemporaryDirectory() as tmp:
         export = Path(model) if model else _paper_export(Path(spaces_dir), Path(tmp) / "paper")
@@ -111,8 +113,6 @@ def bench_runtimes(spaces_dir: str | Path, *, frames: int = 40, warmup: int = 5,
         nhwc = _trackers(export, ("torch",), vector)["torch"]
         nhwc.use_engine(TorchEngine(load_subnet(export), subnet.arch, channels_last=True))
         trackers[CHANNELS_LAST_ROW] = nhwc
-        if block < 2:
-            raise ConfigError(f"--block must be at least 2 frames (the first of each turn is not timed), got {block}")
         turns = -(-frames // (block - 1))
         video, boxes = moving_shape_video(1 + warmup + turns * block)
         for tracker in trackers.values():
