@@ -32,7 +32,7 @@ from nasvl.search.config import SearchSpec
 from nasvl.search.evaluator import recalibration_batches
 from nasvl.search.live import LiveTable
 from nasvl.search.records import load_records, read_json_file
-from nasvl.search.tune import STATE_FILE, EvalSetup, StrategySearcher, trainable
+from nasvl.search.tune import STATE_FILE, EvalSetup, StrategySearcher, search_algorithm, trainable
 from nasvl.train.config import fit_pairs
 from nasvl.train.loop import supernet_from_checkpoint
 from nasvl.train.run import require_resources
@@ -121,8 +121,8 @@ def run_search(spec: SearchSpec, supernet_ckpt: str | Path, run_dir: str | Path,
     attempt = len(list((run_dir / "tune").glob(f"{EXPERIMENT}-*"))) if (run_dir / "tune").exists() else 0
     tuner = tune.Tuner(
         fn,
-        tune_config=tune.TuneConfig(search_alg=searcher, metric="suc", mode="max", num_samples=-1,
-                                    max_concurrent_trials=s.trials_in_parallel, reuse_actors=True),
+        tune_config=tune.TuneConfig(search_alg=search_algorithm(searcher, s.trials_in_parallel), metric="suc",
+                                    mode="max", num_samples=-1, reuse_actors=True),
         run_config=tune.RunConfig(name=f"{EXPERIMENT}-{attempt:03d}", storage_path=str(run_dir / "tune"),
                                   failure_config=tune.FailureConfig(max_failures=0),
                                   callbacks=callbacks, verbose=0),

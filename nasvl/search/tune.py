@@ -24,7 +24,7 @@ from typing import Any
 import ray
 import torch
 from ray import tune
-from ray.tune.search import Searcher
+from ray.tune.search import ConcurrencyLimiter, Searcher, SearchGenerator
 
 from nasvl.data.video import Video
 from nasvl.io import atomic_write_json
@@ -162,10 +162,6 @@ class StrategySearcher(Searcher):
         in_flight = [t for t in self.strategy.pending if t not in state["requeued"]]
         self.requeued = list(state["requeued"]) + in_flight
 
-    def save(self, checkpoint_path: str) -> None:
-        """Tune's own searcher checkpoint; nasvl never reads it back (see `persist`)."""
-        Path(checkpoint_path).write_text(json.dumps(self.state()), encoding="utf-8")
-
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles the searcher into tuner.pkl: give it plain data, no storage connections.
         return {"spec": self._spec, "state": self.state()}
@@ -173,6 +169,24 @@ class StrategySearcher(Searcher):
     def __setstate__(self, data: dict[str, Any]) -> None:
         self.__init__(**data["spec"])  # type: ignore[misc]
         self.resume(data["state"])
+
+
+class _NoTuneCheckpoint(SearchGenerator):
+    """Tune's wrapper around the searcher, minus the searcher files it writes into Tune's folder.
+
+    nasvl resumes from `search_state.json` (`StrategySearcher.persist`) and never reads Tune's copies.
+    Tune writes them through a temporary file and a rename while its background upload of that
+    folder may still run (Ray 2.x saves the experiment state before the previous upload has
+    finished); the upload then fails on the vanished temporary file and logs a traceback.
+    """
+
+    def save_to_dir(self, dirpath: str, session_str: str) -> None:
+        pass
+
+
+def search_algorithm(searcher: StrategySearcher, in_parallel: int) -> SearchGenerator:
+    """The searcher as Tune's `search_alg`: at most `in_parallel` trials in flight, no Tune searcher files."""
+    return _NoTuneCheckpoint(ConcurrencyLimiter(searcher, max_concurrent=in_parallel))
 
 
 def result_from_metrics(metrics: dict[str, Any]) -> TrialResult:
