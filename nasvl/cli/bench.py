@@ -125,7 +125,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t = sub.add_parser("tracker", help="per-frame latency and compute floor: VLT-SCAR (paper CAND) vs SiamCAR "
                        "(same backbone) vs SiamCAR ResNet-50")
     t.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
-    t.add_argument("--frames", type=int, default=40, help="timed frames per model (default 40)")
+    t.add_argument("--frames", type=int, default=40, help="timed frames per model (default 40; with --runtimes, "
+                   "rounded up to whole turns of --block)")
     t.add_argument("--warmup", type=int, default=5, help="untimed frames first (default 5)")
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     t.add_argument("--device", default="cpu")

@@ -28,8 +28,8 @@ from nasvl.supernet.network import Network, TemplateCache
 
 M = TypeVar("M", bound=torch.nn.Module)
 RUNTIMES = ("torch", "torch-plain", "onnx", "onnx-int8")
-# Channels-last is supported (TorchEngine(channels_last=True)) but not yet measured on a quiet machine;
-# NCHW stays the default until `nasvl bench tracker --runtimes` shows channels-last winning.
+# Channels-last is supported (TorchEngine(channels_last=True)) but off: `nasvl bench tracker --runtimes`
+# measured it 0.90-1.00x the NCHW inference form's speed on the paper CAND (BENCHMARKS.md, issue 17).
 CHANNELS_LAST = False
 
 
