@@ -3,11 +3,8 @@
 The paper-CAND VLT-SCAR export (random weights and BN statistics unless `model` is a real
 export) is built once; its ONNX graphs and the int8 graph are written next to it. Every runtime
 tracks the same synthetic video (whole `Tracker.track`: crop, network, decoding), taking turns of
-`block` consecutive frames, so machine load hits all alike and the ratios compare like with like.
-The first frame of each turn is not timed: it pays for the switch (the caches hold the previous
-runtime's weights, its thread pool may still be awake), which a deployed tracker, running one
-runtime, never does. Frame-by-frame interleaving measured those switches instead: the int8 graph
-took 74 ms per frame interleaved and 45 ms run alone.
+`block` consecutive frames, the first of each untimed (`nasvl.bench.trackers.time_in_turns`), so
+machine load hits all alike and the ratios compare like with like.
 
 * `torch-plain` is the plain form: unfolded, NCHW, the per-frame path as trained. The space
   (`vlt_scar.yaml`) carries the official SOTS head geometry, so this row is also the
@@ -23,7 +20,6 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +28,6 @@ import numpy as np
 import torch
 
 from nasvl.deploy.runtimes import RUNTIMES, TorchEngine
-from nasvl.errors import ConfigError
 
 CHANNELS_LAST_ROW = "torch-channels-last"  # the inference form in NHWC: measured to choose CHANNELS_LAST
 LABELS = {"torch-plain": "plain form (unfolded, NCHW; SOTS geometry)", "torch": "inference form (BN folded)",
@@ -91,14 +86,13 @@ def suc_change(export: Path, data: Path, max_videos: int | None = None,
 def bench_runtimes(spaces_dir: str | Path, *, frames: int = 40, warmup: int = 5, block: int = 8,
                    model: str | Path | None = None, suc_data: str | Path | None = None,
                    suc_videos: int | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    from nasvl.bench.trackers import matmul_gflops, moving_shape_video
+    from nasvl.bench.trackers import matmul_gflops, moving_shape_video, time_in_turns, turns_for
     from nasvl.cost import CostModel
     from nasvl.deploy.ort import export_onnx
     from nasvl.export import load_subnet
     from nasvl.tracking.calibration import calibration_feeds
 
-    if block < 2:
-        raise ConfigError(f"--block must be at least 2 frames (the first of each turn is not timed), got {block}")
+    turns = turns_for(frames, block)
     say = progress or (lambda _m: None)
     with tempfile.TemporaryDirectory() as tmp:
         export = Path(model) if model else _paper_export(Path(spaces_dir), Path(tmp) / "paper")
@@ -113,7 +107,6 @@ def bench_runtimes(spaces_dir: str | Path, *, frames: int = 40, warmup: int = 5,
         nhwc = _trackers(export, ("torch",), vector)["torch"]
         nhwc.use_engine(TorchEngine(load_subnet(export), subnet.arch, channels_last=True))
         trackers[CHANNELS_LAST_ROW] = nhwc
-        turns = -(-frames // (block - 1))
         video, boxes = moving_shape_video(1 + warmup + turns * block)
         for tracker in trackers.values():
             tracker.initialize(video[0], boxes[0], text="a red ball moving right" if dim else None)
@@ -122,15 +115,7 @@ def bench_runtimes(spaces_dir: str | Path, *, frames: int = 40, warmup: int = 5,
         say(f"measuring the fp32 matmul rate ({torch.get_num_threads()} threads)")
         gflops = matmul_gflops()
         say(f"timing {len(trackers)} runtimes × {turns * (block - 1)} frames, in turns of {block} frames")
-        times: dict[str, list[float]] = {r: [] for r in trackers}
-        for turn in range(turns):
-            first = 1 + warmup + turn * block
-            for runtime, tracker in trackers.items():
-                for j, frame in enumerate(video[first:first + block]):
-                    start = time.perf_counter()
-                    tracker.track(frame)
-                    if j:
-                        times[runtime].append((time.perf_counter() - start) * 1000)
+        times = time_in_turns(trackers, video[1 + warmup:], block)
         suc = suc_change(export, Path(suc_data), suc_videos, say) if suc_data else None
     cost = CostModel(space).cost(subnet.arch)
     floor_ms = 2 * cost.per_frame_macs / (gflops * 1e9) * 1000

@@ -10,6 +10,9 @@ Next to each time stands its compute floor: the per-frame FLOPs (2 × the cost m
 per-frame MACs, template side cached) over the fp32 matmul rate measured on the same threads
 (the best of a few 2048³ `torch.mm`). time / floor says how far the tracker is from what this
 machine's GEMM could do with the same arithmetic.
+
+Trackers take turns (`time_in_turns`): `block` consecutive frames each, the first of each turn
+untimed, so machine load falls on all alike while no time measures a switch between trackers.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ import platform
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -30,6 +33,7 @@ import torch
 from nasvl.errors import ConfigError
 from nasvl.space import Architecture, SearchSpace, from_cand, load_space
 
+K = TypeVar("K")
 CAND_FILE = "vlt_scar.cand.yaml"  # the paper's CAND lives beside its space, not in engine code
 MATMUL_N = 2048
 
@@ -99,6 +103,38 @@ def moving_shape_video(frames: int, width: int = 320, height: int = 240,
     return out, boxes
 
 
+def turns_for(frames: int, block: int) -> int:
+    """Turns of `block` frames that time at least `frames` frames (the first of each turn is not timed)."""
+    if block < 2:
+        raise ConfigError(f"--block must be at least 2 frames (the first of each turn is not timed), got {block}")
+    return -(-frames // (block - 1))
+
+
+def time_in_turns(trackers: Mapping[K, Any], frames: Sequence[np.ndarray], block: int) -> dict[K, list[float]]:
+    """Milliseconds per `track` call of every tracker over the same `frames`, in turns of `block` frames.
+
+    Each tracker tracks `block` consecutive frames, then the next tracker the same frames, and so on:
+    load on a shared machine hits all alike, as with frame-by-frame interleaving, but the first frame
+    of each turn, which pays for the switch (the caches hold the previous tracker's weights, its thread
+    pool may still be awake), is not timed: a deployed tracker runs alone and never pays it.
+    Frame-by-frame interleaving measured the switches: an int8 graph took 74 ms per frame interleaved
+    and 45 ms alone (BENCHMARKS.md, issue 17). Trailing frames that do not fill a turn are not used.
+    """
+    turns = len(frames) // block
+    if block < 2 or turns < 1:
+        raise ValueError(f"timing in turns needs block >= 2 and at least one turn of frames "
+                          f"(block {block}, {len(frames)} frames)")
+    times: dict[K, list[float]] = {k: [] for k in trackers}
+    for turn in range(turns):
+        for key, tracker in trackers.items():
+            for j, frame in enumerate(frames[turn * block:(turn + 1) * block]):
+                start = time.perf_counter()
+                tracker.track(frame)
+                if j:
+                    times[key].append((time.perf_counter() - start) * 1000)
+    return times
+
+
 @dataclass(frozen=True)
 class BenchModel:
     label: str
@@ -146,39 +182,37 @@ def build_bench_tracker(model: BenchModel, device: str = "cpu") -> tuple[Any, Se
 
 def bench_trackers(spaces_dir: str | Path, frames: int = 40, warmup: int = 5, threads: int | None = None,
                    device: str = "cpu", progress: Callable[[str], None] | None = None,
-                   models: list[BenchModel] | None = None) -> dict[str, Any]:
-    """Time every model on the same frames, interleaved frame by frame so background load hits all alike.
+                   models: list[BenchModel] | None = None, block: int = 8) -> dict[str, Any]:
+    """Time every model on the same frames, in turns of `block` frames (`time_in_turns`).
 
-    `models` defaults to VLT-SCAR (paper arch), SiamCAR (same backbone), SiamCAR ResNet-50, in that
-    order; the ratios compare the first model with the second and third.
+    `frames` is rounded up to whole turns. `models` defaults to VLT-SCAR (paper arch), SiamCAR (same
+    backbone), SiamCAR ResNet-50, in that order; the ratios compare the first model with the others.
     """
     from nasvl.cost import CostModel
 
-    if threads:
-        torch.set_num_threads(threads)
-    video, boxes = moving_shape_video(frames + warmup + 1)
+    turns = turns_for(frames, block)
     models = models or default_models(spaces_dir)
     if len(models) != 3:
         raise ValueError("bench_trackers compares exactly three models (VL, same-backbone, ResNet-50)")
+    if threads:
+        torch.set_num_threads(threads)
+    video, boxes = moving_shape_video(1 + warmup + turns * block)
     built = []
     for model in models:
         if progress:
             progress(f"building {model.label}")
         tracker, space, arch = build_bench_tracker(model, device)
         tracker.initialize(video[0], boxes[0], text=model.text)
+        for frame in video[1:1 + warmup]:
+            tracker.track(frame)
         built.append((tracker, space, arch))
     if progress:
         progress(f"measuring the fp32 matmul rate ({MATMUL_N}³ torch.mm, {torch.get_num_threads()} threads)")
     gflops = matmul_gflops(device=device)
     if progress:
-        progress(f"timing {len(models)} models × {frames} frames (+{warmup} warm-up), interleaved")
-    times: list[list[float]] = [[] for _ in models]
-    for i, frame in enumerate(video[1:]):
-        for k, (tracker, _, _) in enumerate(built):
-            start = time.perf_counter()
-            tracker.track(frame)
-            if i >= warmup:
-                times[k].append((time.perf_counter() - start) * 1000)
+        progress(f"timing {len(models)} models × {turns * (block - 1)} frames, in turns of {block} frames")
+    by_index = time_in_turns({k: tracker for k, (tracker, _, _) in enumerate(built)}, video[1 + warmup:], block)
+    times = [by_index[k] for k in range(len(built))]
     rows = []
     for model, (_, space, arch), t in zip(models, built, times, strict=True):
         cost = CostModel(space).cost(arch)
@@ -196,9 +230,10 @@ def bench_trackers(spaces_dir: str | Path, frames: int = 40, warmup: int = 5, th
         row["slowdown_vs_vlt_scar"] = row["median_ms"] / base
         row["slowdown_vs_vlt_scar_min"] = row["min_ms"] / base_min
     return {
-        "benchmark": "tracker per-frame latency (whole Tracker.track call, batch 1)", "device": device,
+        "benchmark": f"tracker per-frame latency (whole Tracker.track call, batch 1, in turns of {block} frames, "
+                     "the first of each untimed)", "device": device,
         "threads": torch.get_num_threads(), "torch": torch.__version__, "machine": platform.machine(),
-        "frames_timed": frames, "warmup": warmup,
+        "frames_timed": turns * (block - 1), "warmup": warmup, "block": block,
         "matmul": {"n": MATMUL_N, "dtype": "float32", "gflops": gflops}, "results": rows,
         "speedup_vlt_scar_vs_resnet50": rows[2]["median_ms"] / base,
         "speedup_vlt_scar_vs_siamcar_same_backbone": rows[1]["median_ms"] / base,

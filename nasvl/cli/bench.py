@@ -24,9 +24,10 @@ def _tracker(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     report = bench_trackers(args.spaces, frames=args.frames, warmup=args.warmup, threads=args.threads,
-                            device=args.device, progress=console.print)
+                            device=args.device, progress=console.print, block=args.block)
     rate = report["matmul"]["gflops"]
-    table = Table(title=f"per-frame tracking latency ({report['device']}, {report['threads']} threads); "
+    table = Table(title=f"per-frame tracking latency ({report['device']}, {report['threads']} threads, turns of "
+                        f"{report['block']} frames); "
                         f"floor = per-frame GFLOP / {rate:.1f} GFLOP/s (fp32 {report['matmul']['n']}³ torch.mm)")
     for col in ("model", "params", "GFLOP/frame", "floor ms", "min ms", "median ms", "p90 ms", "fps",
                 "× floor", "× vlt_scar"):
@@ -125,7 +126,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t = sub.add_parser("tracker", help="per-frame latency and compute floor: VLT-SCAR (paper CAND) vs SiamCAR "
                        "(same backbone) vs SiamCAR ResNet-50")
     t.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
-    t.add_argument("--frames", type=int, default=40, help="timed frames per model (default 40; with --runtimes, "
+    t.add_argument("--frames", type=int, default=40, help="timed frames per model and runtime (default 40, "
                    "rounded up to whole turns of --block)")
     t.add_argument("--warmup", type=int, default=5, help="untimed frames first (default 5)")
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
@@ -133,8 +134,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--spaces", type=Path, default=_default_spaces(), help="folder with the space YAMLs")
     t.add_argument("--runtimes", action="store_true", help="also time the paper CAND (or --model) under every "
                    "runtime: plain, inference form, ONNX fp32, ONNX int8 (writes the graphs, calibrates int8)")
-    t.add_argument("--block", type=int, default=8, help="with --runtimes: frames per runtime's turn; the first "
-                   "of each turn is not timed (default 8)")
+    t.add_argument("--block", type=int, default=8, help="frames per model's (and runtime's) turn; the first of "
+                   "each turn is not timed (default 8)")
     t.add_argument("--model", type=Path, default=None, help="with --runtimes: an export to time instead of the "
                    "random-weight paper CAND (its onnx/ folder is (re)written)")
     t.add_argument("--suc-data", type=Path, default=None, help="with --runtimes: embedded benchmark root; the int8 "
