@@ -45,6 +45,7 @@ import argparse
 import copy
 import json
 import logging
+import math
 import os
 import platform
 import statistics
@@ -263,6 +264,20 @@ def additive_r2(pool: dict[str, Any]) -> float:
     return float(1.0 - residual.var() / y.var())
 
 
+GOAL_EVALUATIONS = 50  # issue 16: SPOS evolution should reach the target in a median of <= 50 evaluations
+
+
+def chance_random_within(scores: list[float], target: float, n: int) -> float:
+    """P(n uniform draws without replacement from `scores` include one >= `target`) (hypergeometric).
+
+    It bounds every strategy whose first n proposals are uniform draws, such as SPOS evolution with
+    a population >= n: its chance of reaching the target within n evaluations is this one, so its
+    median exceeds n whenever this is below 1/2, whatever happens after generation 0.
+    """
+    hits = sum(v >= target for v in scores)
+    return 1.0 - math.comb(len(scores) - hits, n) / math.comb(len(scores), n) if n <= len(scores) else float(hits > 0)
+
+
 def efficiency(pool: dict[str, Any], seeds: int, in_flight: int) -> dict[str, Any]:
     space = parse_space_text(pool["space"], "pool_space.yaml")
     objective = PoolObjective(pool["scores"])
@@ -273,6 +288,10 @@ def efficiency(pool: dict[str, Any], seeds: int, in_flight: int) -> dict[str, An
     best = max(v for v in pool["scores"].values() if v is not None)
     result["pool"] = {"size": budget, "max_suc": best, "additive_r2": additive_r2(pool),
                       "targets_equal_to_pool_max": sum(t == best for t in result["targets"])}
+    scores = [v for v in pool["scores"].values() if v is not None]
+    result["random_within_goal"] = {
+        "evaluations": GOAL_EVALUATIONS,
+        "chance": statistics.fmean(chance_random_within(scores, t, GOAL_EVALUATIONS) for t in result["targets"])}
     return result
 
 
@@ -324,6 +343,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{report['efficiency']['pool']['max_suc']:.3f}, additive op effects explain "
               f"{report['efficiency']['pool']['additive_r2']:.0%} of its variance")
         bench_strategies.print_summary(report["efficiency"]["summary"])
+        within = report["efficiency"]["random_within_goal"]
+        print(f"  uniform draws reach the target within {within['evaluations']} evaluations with probability "
+              f"{within['chance']:.2f} (mean over seeds): below 1/2, no strategy whose first {within['evaluations']} "
+              f"proposals are uniform draws (SPOS evolution with population >= {within['evaluations']}) can have "
+              f"a median <= {within['evaluations']}")
     report["load_at_end"] = os.getloadavg()
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=1, default=str))

@@ -56,3 +56,28 @@ def test_median_ci_brackets_the_median_and_narrows_with_seeds() -> None:
         assert low <= sorted(values)[len(values) // 2] <= high
     assert (lambda c: c[1] - c[0])(bench_strategies.median_ci(many)) < \
         (lambda c: c[1] - c[0])(bench_strategies.median_ci(few))
+
+
+def test_chance_of_random_draws_is_hypergeometric_and_bounds_evolution_with_a_large_population() -> None:
+    scores = [float(i) for i in range(256)]
+    assert bench_search.chance_random_within(scores, 255.0, 50) == pytest.approx(50 / 256)
+    assert bench_search.chance_random_within(scores, 254.0, 1) == pytest.approx(2 / 256)
+    assert bench_search.chance_random_within(scores, 0.0, 3) == 1.0
+    assert bench_search.chance_random_within(scores, 300.0, 50) == 0.0
+    # The bound it states: with population >= 50, generation 0 is 50 uniform draws, so SPOS evolution
+    # finds a unique best within 50 evaluations exactly as often as those draws do (here ~50/256).
+def test_spos_evolution_with_population_50_proposes_50_uniform_draws_first(space_text: str) -> None:
+    """The premise of the bound above: a given architecture is among SPOS evolution's (defaults) first
+    50 proposals as often as among 50 uniform draws from the 256."""
+    import strategies  # noqa: F401  (registers the strategy plugins)
+    from nasvl.search.strategy import build_strategy
+    from nasvl.space import parse_space_text
+
+    space = parse_space_text(space_text, "pool.yaml")
+    best = list(space.enumerate())[37].key
+    found = 0
+    for seed in range(400):
+        first = build_strategy("spos_evolution", space, seed=seed).ask(50)
+        assert len({p.arch.key for p in first}) == 50
+        found += best in {p.arch.key for p in first}
+    assert found / 400 == pytest.approx(50 / 256, abs=0.06)
