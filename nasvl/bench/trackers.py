@@ -123,7 +123,7 @@ def time_in_turns(trackers: Mapping[K, Any], frames: Sequence[np.ndarray], block
     turns = len(frames) // block
     if block < 2 or turns < 1:
         raise ValueError(f"timing in turns needs block >= 2 and at least one turn of frames "
-                          f"(block {block}, {len(frames)} frames)")
+                         f"(block {block}, {len(frames)} frames)")
     times: dict[K, list[float]] = {k: [] for k in trackers}
     for turn in range(turns):
         for key, tracker in trackers.items():

@@ -5,9 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import pytest
-
 import numpy as np
+import pytest
 
 from nasvl.bench.trackers import BenchModel, bench_trackers, matmul_gflops, paper_cand, time_in_turns
 from nasvl.errors import ConfigError
