@@ -285,10 +285,10 @@ def efficiency(pool: dict[str, Any], seeds: int, in_flight: int) -> dict[str, An
     variants = bench_strategies.default_variants(["spos_evolution", "random", "optuna"], budget)
     variants["spos_evolution (population 16)"] = ("spos_evolution", SMALL_POPULATION)
     result = bench_strategies.efficiency(space, lambda _s, _seed: objective, variants, seeds, budget, in_flight)
-    best = max(v for v in pool["scores"].values() if v is not None)
+    scores = [v for v in pool["scores"].values() if v is not None]
+    best = max(scores)
     result["pool"] = {"size": budget, "max_suc": best, "additive_r2": additive_r2(pool),
                       "targets_equal_to_pool_max": sum(t == best for t in result["targets"])}
-    scores = [v for v in pool["scores"].values() if v is not None]
     result["random_within_goal"] = {
         "evaluations": GOAL_EVALUATIONS,
         "chance": statistics.fmean(chance_random_within(scores, t, GOAL_EVALUATIONS) for t in result["targets"])}

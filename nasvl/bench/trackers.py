@@ -103,10 +103,14 @@ def moving_shape_video(frames: int, width: int = 320, height: int = 240,
     return out, boxes
 
 
-def turns_for(frames: int, block: int) -> int:
-    """Turns of `block` frames that time at least `frames` frames (the first of each turn is not timed)."""
+def _check_block(block: int) -> None:
     if block < 2:
         raise ConfigError(f"--block must be at least 2 frames (the first of each turn is not timed), got {block}")
+
+
+def turns_for(frames: int, block: int) -> int:
+    """Turns of `block` frames that time at least `frames` frames (the first of each turn is not timed)."""
+    _check_block(block)
     return -(-frames // (block - 1))
 
 
@@ -120,10 +124,10 @@ def time_in_turns(trackers: Mapping[K, Any], frames: Sequence[np.ndarray], block
     Frame-by-frame interleaving measured the switches: an int8 graph took 74 ms per frame interleaved
     and 45 ms alone (BENCHMARKS.md, issue 17). Trailing frames that do not fill a turn are not used.
     """
+    _check_block(block)
     turns = len(frames) // block
-    if block < 2 or turns < 1:
-        raise ValueError(f"timing in turns needs block >= 2 and at least one turn of frames "
-                         f"(block {block}, {len(frames)} frames)")
+    if turns < 1:
+        raise ValueError(f"timing in turns needs at least one turn of frames (block {block}, {len(frames)} frames)")
     times: dict[K, list[float]] = {k: [] for k in trackers}
     for turn in range(turns):
         for key, tracker in trackers.items():

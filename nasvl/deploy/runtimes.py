@@ -29,7 +29,8 @@ from nasvl.supernet.network import Network, TemplateCache
 M = TypeVar("M", bound=torch.nn.Module)
 RUNTIMES = ("torch", "torch-plain", "onnx", "onnx-int8")
 # Channels-last is supported (TorchEngine(channels_last=True)) but off: `nasvl bench tracker --runtimes`
-# measured it 0.90-1.00x the NCHW inference form's speed on the paper CAND (BENCHMARKS.md, issue 17).
+# measured it 0.90-1.07x the NCHW inference form's speed on the paper CAND, not consistently faster
+# (BENCHMARKS.md, issue 17).
 CHANNELS_LAST = False
 
 
