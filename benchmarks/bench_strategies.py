@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import logging
 import platform
 import random
 import statistics
@@ -33,6 +32,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import optuna
 
 from nasvl.search import STRATEGIES, Strategy, TrialResult, build_strategy
 from nasvl.space import Architecture, SearchSpace, load_space
@@ -173,7 +174,7 @@ def efficiency(space: SearchSpace, factory: Callable[[SearchSpace, int], Objecti
 def print_summary(summary: dict[str, Any]) -> None:
     for label, s in summary.items():
         low, high = s["median_ci95"]
-        print(f"  {label:28s} reached {s['reached']:>7s}  median {s['median']:6.1f} [{low:g}, {high:g}]", flush=True)
+        print(f"  {label:36s} reached {s['reached']:>7s}  median {s['median']:6.1f} [{low:g}, {high:g}]", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-efficiency", action="store_true")
     ap.add_argument("--json", default=str(ROOT / "runs/bench/strategies.json"))
     args = ap.parse_args(argv)
-    logging.getLogger("optuna").setLevel(logging.WARNING)  # one INFO line per trial otherwise
+    # Through optuna's own switch: it sets its logger to INFO when first imported, after any setLevel here.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one INFO line per study otherwise
     names = args.strategies or STRATEGIES.names()
     report: dict[str, Any] = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -64,11 +64,24 @@ def test_chance_of_random_draws_is_hypergeometric_and_bounds_evolution_with_a_la
     assert bench_search.chance_random_within(scores, 254.0, 1) == pytest.approx(2 / 256)
     assert bench_search.chance_random_within(scores, 0.0, 3) == 1.0
     assert bench_search.chance_random_within(scores, 300.0, 50) == 0.0
-    # The bound it states: with population >= 50, generation 0 is 50 uniform draws, so SPOS evolution
-    # finds a unique best within 50 evaluations exactly as often as those draws do (here ~50/256).
+
+
+def test_another_seed_draws_another_landscape_over_the_same_free_blocks() -> None:
+    """`--seed` is the held-out check for settings chosen on seed 0's pool: same 256 architectures'
+    free blocks, other fixed blocks around them (and other videos and supernet weights)."""
+    from nasvl.space import load_space
+
+    full = load_space(ROOT / "search_spaces" / "tiny.yaml")
+    pools = [bench_search.pool_space(full, seed) for seed in (0, 1)]
+    assert [sorted(b.path for b in p.free_blocks) for p in pools] == [sorted(bench_search.POOL_BLOCKS)] * 2
+    assert pools[0].raw != pools[1].raw
+    assert bench_search.pool_space(full, 0).raw == pools[0].raw
+
+
 def test_spos_evolution_with_population_50_proposes_50_uniform_draws_first(space_text: str) -> None:
-    """The premise of the bound above: a given architecture is among SPOS evolution's (defaults) first
-    50 proposals as often as among 50 uniform draws from the 256."""
+    """The premise of the bound above: with population >= 50, generation 0 is 50 uniform draws, so a
+    given architecture is among SPOS evolution's (defaults) first 50 proposals as often as among 50
+    uniform draws from the 256, and it finds a unique best within 50 evaluations that often (~50/256)."""
     import strategies  # noqa: F401  (registers the strategy plugins)
     from nasvl.search.strategy import build_strategy
     from nasvl.space import parse_space_text
