@@ -81,6 +81,7 @@ def build_assets(out: Path, train_steps: int, max_frames: int, videos: int = 18,
     from nasvl.train.checkpoint import list_checkpoints
 
     out.mkdir(parents=True, exist_ok=True)
+    claim_landscape(out, seed)
     synth = out / "synth"
     if not (synth / "val").is_dir():
         generate(synth, videos=videos, seed=seed, config=SynthConfig(min_frames=20, max_frames=30), workers=1)
@@ -117,6 +118,16 @@ search:
          threads: 1}}
 """)
     return ckpts[-1], config
+
+
+def claim_landscape(out: Path, seed: int) -> None:
+    """One landscape per `--out`: every asset there is reused, so a folder built with another seed
+    would silently stand in for this one's. Folders from before the stamp hold seed 0's."""
+    stamp = out / "landscape_seed"
+    built = int(stamp.read_text()) if stamp.is_file() else 0 if (out / "synth").is_dir() else seed
+    if built != seed:
+        raise SystemExit(f"{out} holds the landscape of --seed {built}; give --seed {seed} another --out")
+    stamp.write_text(str(seed))
 
 
 # ---- (i) throughput ------------------------------------------------------------------------------
@@ -310,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--videos", type=int, default=18, help="synthetic videos, split 4:1:1 (18: 3 val videos "
                     "score each architecture; more make a less noisy evaluator); assets are built once per --out")
     ap.add_argument("--seed", type=int, default=0, help="landscape seed: the synthetic videos and the pool's "
-                    "fixed blocks (0 built every recorded pool; another seed is a held-out landscape)")
+                    "fixed blocks (0 built every recorded pool; another seed is a held-out landscape, in its own --out)")
     ap.add_argument("--budget", type=int, default=10, help="(i) evaluations per throughput run")
     ap.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     ap.add_argument("--seeds", type=int, default=50)

@@ -78,6 +78,17 @@ def test_another_seed_draws_another_landscape_over_the_same_free_blocks() -> Non
     assert bench_search.pool_space(full, 0).raw == pools[0].raw
 
 
+def test_a_folder_keeps_the_landscape_it_was_built_with(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    bench_search.claim_landscape(tmp_path / "a", 1)
+    bench_search.claim_landscape(tmp_path / "a", 1)  # the same seed reuses it
+    with pytest.raises(SystemExit, match="holds the landscape of --seed 1; give --seed 0 another --out"):
+        bench_search.claim_landscape(tmp_path / "a", 0)
+    (tmp_path / "old" / "synth").mkdir(parents=True)  # built before the stamp: seed 0's
+    with pytest.raises(SystemExit, match="--seed 0; give --seed 2"):
+        bench_search.claim_landscape(tmp_path / "old", 2)
+
+
 def test_spos_evolution_with_population_50_proposes_50_uniform_draws_first(space_text: str) -> None:
     """The premise of the bound above: with population >= 50, generation 0 is 50 uniform draws, so a
     given architecture is among SPOS evolution's (defaults) first 50 proposals as often as among 50
